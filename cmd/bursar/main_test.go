@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite" // for corrupting a database by hand
+
+	"bursar.dev/bursar/internal/store/postgres/pgtest"
+)
+
+// lineWriter hands each line written to it to the test over a channel, so the
+// server goroutine writes while the test reads.
+type lineWriter struct{ lines chan string }
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		select {
+		case w.lines <- l:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// startServe runs `bursar serve` in-process and returns its base URL and a
+// function that stops it and returns run's error.
+func startServe(t *testing.T, env map[string]string, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := lineWriter{lines: make(chan string, 16)}
+	done := make(chan error, 1)
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		done <- run(ctx, append([]string{"bursar", "serve"}, args...), getenv, out, io.Discard)
+	}()
+	select {
+	case line := <-out.lines:
+		base, ok := strings.CutPrefix(line, "bursar listening on ")
+		if !ok {
+			t.Fatalf("serve printed %q first", line)
+		}
+		stop := func() error {
+			cancel()
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not stop")
+				return nil
+			}
+		}
+		return base, stop
+	case err := <-done:
+		t.Fatalf("serve ended before listening: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	cancel()
+	return "", nil
+}
+
+func TestServe(t *testing.T) {
+	tests := []struct {
+		name string
+		env  func(t *testing.T) map[string]string
+		args func(t *testing.T) []string
+	}{
+		{"on the embedded SQLite default, configured by flags",
+			func(*testing.T) map[string]string { return nil },
+			func(t *testing.T) []string { return []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()} }},
+		{"on SQLite, configured by the environment",
+			func(t *testing.T) map[string]string {
+				return map[string]string{"BURSAR_ADDR": "127.0.0.1:0", "BURSAR_DATA_DIR": t.TempDir()}
+			},
+			func(*testing.T) []string { return nil }},
+		{"on PostgreSQL",
+			func(*testing.T) map[string]string { return nil },
+			func(t *testing.T) []string { return []string{"--addr", "127.0.0.1:0", "--db", pgtest.URL(t)} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, stop := startServe(t, tt.env(t), tt.args(t)...)
+			resp, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
+				t.Errorf("GET /healthz = %d %s", resp.StatusCode, body)
+			}
+			if err := stop(); err != nil {
+				t.Errorf("serve returned %v after its context ended", err)
+			}
+		})
+	}
+}
+
+func TestServeCreatesTheDefaultDatabase(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := startServe(t, nil, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bursar.db")); err != nil {
+		t.Errorf("no database in the data dir: %v", err)
+	}
+}
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"bursar"}, args...), func(string) string { return "" }, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"ledger", "--help"}, {"ledger", "verify", "--help"}} {
+		out, err := runCLI(t, args...)
+		if err != nil || !strings.Contains(out, "USAGE:") {
+			t.Errorf("bursar %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"bogus"}, {"serve", "--bogus"}, {"ledger", "verify", "--bogus"}} {
+		_, err := runCLI(t, args...)
+		if code := exitCode(err); err == nil || code != exitUsage {
+			t.Errorf("bursar %s: error %v, exit code %d; want %d", strings.Join(args, " "), err, code, exitUsage)
+		}
+	}
+}
+
+func TestMigrateAndLedgerVerify(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := runCLI(t, "migrate", "--data-dir", dir); err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "ledger", "verify", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "ledger OK") {
+		t.Fatalf("verify of an empty ledger: %v\n%s", err, out)
+	}
+
+	// Break the ledger by hand: a balance with no posting behind it.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "bursar.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts (id, currency, may_go_negative, shards, created_at) VALUES ('user:u1:cash', 'CNY', 0, 1, 0)`,
+		`INSERT INTO account_balances (account_id, shard, currency, may_go_negative, balance) VALUES ('user:u1:cash', 0, 'CNY', 0, 500)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	out, err = runCLI(t, "ledger", "verify", "--data-dir", dir)
+	if code := exitCode(err); code != exitProblem {
+		t.Errorf("verify of a broken ledger: exit code %d (%v), want %d", code, err, exitProblem)
+	}
+	for _, want := range []string{"PROBLEM balance_mismatch user:u1:cash: stored balance 500 but postings sum to 0", "PROBLEM nonzero_total CNY"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runCLI(t, "ledger", "verify", "--json", "--data-dir", dir)
+	if exitCode(err) != exitProblem || !strings.Contains(out, `"check": "balance_mismatch"`) {
+		t.Errorf("JSON report: %v\n%s", err, out)
+	}
+}
+
+// TestSIGTERM runs the real binary and stops it with SIGTERM, as a process
+// supervisor would.
+func TestSIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "bursar")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "bursar listening on ") {
+		cmd.Process.Kill()
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	base := strings.TrimSpace(strings.TrimPrefix(line, "bursar listening on "))
+	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit 30 s after SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("the log does not show a clean stop:\n%s", stderr.String())
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"bursar.dev/bursar/internal/api"
+)
+
+func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the API on the configured database, migrating it first",
+		Flags: append(dbFlags(getenv),
+			&cli.StringFlag{
+				Name:    "addr",
+				Value:   "127.0.0.1:8080",
+				Usage:   "address to listen on (host:port; port 0 picks a free one)",
+				Sources: env(getenv, "BURSAR_ADDR"),
+			},
+			&cli.DurationFlag{
+				Name:    "shutdown-timeout",
+				Value:   15 * time.Second,
+				Usage:   "how long to let in-flight requests finish after SIGTERM",
+				Sources: env(getenv, "BURSAR_SHUTDOWN_TIMEOUT"),
+			},
+		),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			return serve(ctx, cmd, stderr)
+		},
+	}
+}
+
+// serve builds the program by hand, in order, and runs it until ctx ends.
+func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	dbc := dbConfigFrom(cmd)
+	log.Info("starting", "addr", cmd.String("addr"), "db", dbc.String(), "data_dir", dbc.dataDir)
+
+	// 1. Open the store and bring its schema up to date.
+	db, err := dbc.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+
+	// 2. Build the HTTP server.
+	srv := &http.Server{
+		Handler:           api.New(api.Deps{Log: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cmd.String("addr"))
+	if err != nil {
+		return err
+	}
+	// The printed URL carries the real port when --addr asked for port 0.
+	fmt.Fprintf(cmd.Root().Writer, "bursar listening on http://%s\n", ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String(), "engine", db.Engine())
+
+	// 3. Serve until a signal, then let in-flight requests finish.
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cmd.Duration("shutdown-timeout"))
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

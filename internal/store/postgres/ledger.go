@@ -1,0 +1,230 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"bursar.dev/bursar/internal/bursar"
+)
+
+// EntryPost implements store.Tx. The entry row goes first so that a replay is
+// found before any balance changes.
+func (t *tx) EntryPost(ctx context.Context, e bursar.Entry) (bursar.PostResult, error) {
+	if err := e.Validate(); err != nil {
+		return bursar.PostResult{}, err
+	}
+	fp := e.Fingerprint()
+	const insert = `INSERT INTO entries (key, kind, ref, memo, fingerprint, posted_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING RETURNING id`
+	var id int64
+	err := t.tx.QueryRow(ctx, insert, e.Key, e.Kind, e.Ref, e.Memo, fp, e.PostedAt).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t.entryReplay(ctx, e.Key, fp)
+	}
+	if err != nil {
+		return bursar.PostResult{}, translate(fmt.Errorf("insert entry %s: %w", e.Key, err))
+	}
+	for _, d := range e.Deltas() {
+		if err := t.balanceApply(ctx, d, e); err != nil {
+			return bursar.PostResult{}, err
+		}
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO postings (entry_id, seq, account_id, currency, amount) VALUES `)
+	args := make([]any, 0, 5*len(e.Postings))
+	for i, p := range e.Postings {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := 5 * i
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+		args = append(args, id, i, p.Account, p.Currency, p.Amount)
+	}
+	if _, err := t.tx.Exec(ctx, b.String(), args...); err != nil {
+		return bursar.PostResult{}, translate(fmt.Errorf("insert postings of %s: %w", e.Key, err))
+	}
+	return bursar.PostResult{ID: bursar.EntryID(id)}, nil
+}
+
+func (t *tx) entryReplay(ctx context.Context, key, fp string) (bursar.PostResult, error) {
+	var id int64
+	var stored string
+	const q = `SELECT id, fingerprint FROM entries WHERE key = $1`
+	if err := t.tx.QueryRow(ctx, q, key).Scan(&id, &stored); err != nil {
+		return bursar.PostResult{}, translate(fmt.Errorf("read entry %s: %w", key, err))
+	}
+	if stored != fp {
+		return bursar.PostResult{}, bursar.Errorf(bursar.Conflict,
+			"The ledger entry %q was already posted with different postings.", key)
+	}
+	return bursar.PostResult{ID: bursar.EntryID(id), Replayed: true}, nil
+}
+
+// balanceApply adds d to one balance row of its account, creating the account
+// the first time it is named.
+func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) error {
+	if d.Amount < 0 && d.Account.Shards() > 1 && !d.Account.MayGoNegative() {
+		return t.balanceTake(ctx, d)
+	}
+	const q = `UPDATE account_balances SET balance = balance + $1, version = version + 1
+		WHERE account_id = $2 AND shard = $3 AND currency = $4 AND (may_go_negative OR balance + $1 >= 0)`
+	shard := d.Account.ShardFor(e.Key)
+	for created := false; ; created = true {
+		res, err := t.tx.Exec(ctx, q, d.Amount, d.Account, shard, d.Currency)
+		if err != nil {
+			return translate(fmt.Errorf("update balance of %s: %w", d.Account, err))
+		}
+		if res.RowsAffected() == 1 {
+			return nil
+		}
+		currency, found, err := t.accountCurrency(ctx, d.Account)
+		switch {
+		case err != nil:
+			return err
+		case found && currency != d.Currency:
+			return bursar.Errorf(bursar.Invalid, "The account %s holds %s, not %s.", d.Account, currency, d.Currency)
+		case found || created:
+			return insufficient(d.Account)
+		}
+		if err := t.accountCreate(ctx, d.Account, d.Currency, e); err != nil {
+			return err
+		}
+	}
+}
+
+// balanceTake debits a sharded account that may not go negative, taking from
+// its rows in order. Each row stays non-negative, so the account does.
+func (t *tx) balanceTake(ctx context.Context, d bursar.Delta) error {
+	rows, err := t.tx.Query(ctx,
+		`SELECT shard, balance FROM account_balances WHERE account_id = $1 AND currency = $2 ORDER BY shard FOR UPDATE`,
+		d.Account, d.Currency)
+	if err != nil {
+		return translate(fmt.Errorf("read balances of %s: %w", d.Account, err))
+	}
+	takes, err := planTake(rows, -d.Amount)
+	if err != nil {
+		return translate(fmt.Errorf("read balances of %s: %w", d.Account, err))
+	}
+	if takes == nil {
+		return insufficient(d.Account)
+	}
+	for shard, amount := range takes {
+		const q = `UPDATE account_balances SET balance = balance - $1, version = version + 1 WHERE account_id = $2 AND shard = $3`
+		if _, err := t.tx.Exec(ctx, q, amount, d.Account, shard); err != nil {
+			return translate(fmt.Errorf("update balance of %s: %w", d.Account, err))
+		}
+	}
+	return nil
+}
+
+// planTake reads (shard, balance) rows and returns how much to take from each
+// to make up want, or nil when together they hold less.
+func planTake(rows pgx.Rows, want bursar.Amount) (map[int]bursar.Amount, error) {
+	defer rows.Close()
+	takes := map[int]bursar.Amount{}
+	for rows.Next() && want > 0 {
+		var shard int
+		var balance bursar.Amount
+		if err := rows.Scan(&shard, &balance); err != nil {
+			return nil, err
+		}
+		if take := min(balance, want); take > 0 {
+			takes[shard] = take
+			want -= take
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if want > 0 {
+		return nil, nil
+	}
+	return takes, nil
+}
+
+func insufficient(a bursar.AccountID) error {
+	return bursar.Errorf(bursar.InsufficientFunds, "The account %s has too little money for this.", a)
+}
+
+func (t *tx) accountCurrency(ctx context.Context, a bursar.AccountID) (bursar.Currency, bool, error) {
+	var c bursar.Currency
+	err := t.tx.QueryRow(ctx, `SELECT currency FROM accounts WHERE id = $1`, a).Scan(&c)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, translate(fmt.Errorf("read account %s: %w", a, err))
+	}
+	return c, true, nil
+}
+
+// accountCreate creates an account and its balance rows. Another transaction
+// may create the same account at the same moment: the insert then waits for
+// it and does nothing, and the caller's retried update uses its rows.
+func (t *tx) accountCreate(ctx context.Context, a bursar.AccountID, c bursar.Currency, e bursar.Entry) error {
+	const q = `INSERT INTO accounts (id, currency, may_go_negative, shards, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING`
+	if _, err := t.tx.Exec(ctx, q, a, c, a.MayGoNegative(), a.Shards(), e.PostedAt); err != nil {
+		return translate(fmt.Errorf("create account %s: %w", a, err))
+	}
+	for shard := range a.Shards() {
+		const q = `INSERT INTO account_balances (account_id, shard, currency, may_go_negative) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id, shard) DO NOTHING`
+		if _, err := t.tx.Exec(ctx, q, a, shard, c, a.MayGoNegative()); err != nil {
+			return translate(fmt.Errorf("create balance of %s: %w", a, err))
+		}
+	}
+	return nil
+}
+
+// EntryGet implements store.Tx.
+func (t *tx) EntryGet(ctx context.Context, key string) (bursar.PostedEntry, error) {
+	var pe bursar.PostedEntry
+	var posted time.Time
+	const q = `SELECT id, key, kind, ref, memo, posted_at FROM entries WHERE key = $1`
+	err := t.tx.QueryRow(ctx, q, key).Scan(&pe.ID, &pe.Key, &pe.Kind, &pe.Ref, &pe.Memo, &posted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return pe, bursar.Errorf(bursar.NotFound, "There is no ledger entry %q.", key)
+	}
+	if err != nil {
+		return pe, translate(fmt.Errorf("read entry %s: %w", key, err))
+	}
+	pe.PostedAt = posted.UTC()
+	rows, err := t.tx.Query(ctx,
+		`SELECT account_id, currency, amount FROM postings WHERE entry_id = $1 ORDER BY seq`, pe.ID)
+	if err != nil {
+		return pe, translate(fmt.Errorf("read postings of %s: %w", key, err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p bursar.Posting
+		if err := rows.Scan(&p.Account, &p.Currency, &p.Amount); err != nil {
+			return pe, fmt.Errorf("read postings of %s: %w", key, err)
+		}
+		pe.Postings = append(pe.Postings, p)
+	}
+	return pe, translate(rows.Err())
+}
+
+// AccountGet implements store.Tx.
+func (t *tx) AccountGet(ctx context.Context, id bursar.AccountID) (bursar.Account, error) {
+	var a bursar.Account
+	var created time.Time
+	const q = `SELECT a.id, a.currency, a.may_go_negative, a.created_at,
+		(SELECT sum(balance)::bigint FROM account_balances b WHERE b.account_id = a.id)
+		FROM accounts a WHERE a.id = $1`
+	err := t.tx.QueryRow(ctx, q, id).Scan(&a.ID, &a.Currency, &a.MayGoNegative, &created, &a.Balance)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, bursar.Errorf(bursar.NotFound, "There is no ledger account %s.", id)
+	}
+	if err != nil {
+		return a, translate(fmt.Errorf("read account %s: %w", id, err))
+	}
+	a.CreatedAt = created.UTC()
+	return a, nil
+}

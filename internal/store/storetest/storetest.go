@@ -1,0 +1,121 @@
+// Package storetest is the conformance suite for store.DB implementations:
+// every engine runs the same tests, so both behave as the service expects
+// and return the same bursar.Code for the same failure. When the engines
+// disagree, the fix starts with a test here.
+//
+// Import it only from tests.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/store"
+)
+
+// Harness is what the suite needs from an engine's test.
+type Harness struct {
+	// Open returns a new, migrated, empty database, closed when t ends.
+	Open func(t testing.TB) store.DB
+	// Exec runs a raw SQL statement, for tests that corrupt the database on
+	// purpose to see the verification catch it.
+	Exec func(t testing.TB, db store.DB, query string)
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, h Harness) {
+	t.Run("ledger", func(t *testing.T) { testLedger(t, h) })
+	t.Run("verify", func(t *testing.T) { testVerify(t, h) })
+	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, h) })
+	t.Run("bank", func(t *testing.T) { testBank(t, h) })
+}
+
+var t0 = time.Date(2026, 11, 21, 10, 0, 0, 123_000_000, time.UTC)
+
+func cny(a bursar.Amount) bursar.Money { return bursar.Money{Amount: a, Currency: bursar.CNY} }
+
+func transfer(key string, from, to bursar.AccountID, amount bursar.Amount) bursar.Entry {
+	return bursar.Entry{Key: key, Kind: "test", Postings: bursar.Transfer(from, to, cny(amount)), PostedAt: t0}
+}
+
+func post(ctx context.Context, db store.DB, e bursar.Entry) (bursar.PostResult, error) {
+	var res bursar.PostResult
+	err := db.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		res, err = tx.EntryPost(ctx, e)
+		return err
+	})
+	return res, err
+}
+
+func mustPost(t testing.TB, db store.DB, e bursar.Entry) bursar.PostResult {
+	t.Helper()
+	res, err := post(context.Background(), db, e)
+	if err != nil {
+		t.Fatalf("post %s: %v", e.Key, err)
+	}
+	return res
+}
+
+func balance(t testing.TB, db store.DB, id bursar.AccountID) bursar.Amount {
+	t.Helper()
+	var a bursar.Account
+	err := db.InReadTx(context.Background(), func(tx store.Tx) error {
+		var err error
+		a, err = tx.AccountGet(context.Background(), id)
+		return err
+	})
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		return 0
+	}
+	if err != nil {
+		t.Fatalf("AccountGet(%s): %v", id, err)
+	}
+	return a.Balance
+}
+
+func verify(t testing.TB, db store.DB) bursar.LedgerReport {
+	t.Helper()
+	var r bursar.LedgerReport
+	err := db.InReadTx(context.Background(), func(tx store.Tx) error {
+		var err error
+		r, err = tx.LedgerVerify(context.Background())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("LedgerVerify: %v", err)
+	}
+	return r
+}
+
+// mustVerify fails t unless every ledger invariant holds. Every test that
+// moves money ends with it.
+func mustVerify(t testing.TB, db store.DB) {
+	t.Helper()
+	if r := verify(t, db); !r.OK() {
+		t.Fatalf("ledger invariants broken: %v", r.Problems)
+	}
+}
+
+// fund gives an account money from the platform's adjustments.
+func fund(t testing.TB, db store.DB, id bursar.AccountID, amount bursar.Amount) {
+	t.Helper()
+	mustPost(t, db, transfer(fmt.Sprintf("fund:%s:%d", id, amount), bursar.PlatformAdjustments, id, amount))
+}
+
+func getEntry(t testing.TB, db store.DB, key string) bursar.PostedEntry {
+	t.Helper()
+	var pe bursar.PostedEntry
+	err := db.InReadTx(context.Background(), func(tx store.Tx) error {
+		var err error
+		pe, err = tx.EntryGet(context.Background(), key)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("EntryGet(%s): %v", key, err)
+	}
+	return pe
+}
