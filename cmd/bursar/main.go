@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			serveCommand(getenv, stderr),
 			migrateCommand(getenv),
 			ledgerCommand(getenv),
+			keysCommand(getenv),
 		},
 		// Errors are returned, not turned into os.Exit inside the library,
 		// so run stays testable and main alone decides the exit code.

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,15 +53,18 @@ func startServe(t *testing.T, env map[string]string, args ...string) (string, fu
 		if !ok {
 			t.Fatalf("serve printed %q first", line)
 		}
+		var once sync.Once
+		var stopErr error
 		stop := func() error {
-			cancel()
-			select {
-			case err := <-done:
-				return err
-			case <-time.After(30 * time.Second):
-				t.Fatal("serve did not stop")
-				return nil
-			}
+			once.Do(func() {
+				cancel()
+				select {
+				case stopErr = <-done:
+				case <-time.After(30 * time.Second):
+					t.Fatal("serve did not stop")
+				}
+			})
+			return stopErr
 		}
 		return base, stop
 	case err := <-done:
@@ -228,5 +233,56 @@ func TestSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("the log does not show a clean stop:\n%s", stderr.String())
+	}
+}
+
+// TestKeysAndTheAPI creates a platform key with the CLI and uses it against a
+// served database: create a user, set their payment password, fund them.
+func TestKeysAndTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, "keys", "create", "--name", "backend", "--json", "--data-dir", dir)
+	if err != nil {
+		t.Fatalf("keys create: %v\n%s", err, out)
+	}
+	var key struct{ ID, Secret string }
+	if err := json.Unmarshal([]byte(out), &key); err != nil || !strings.HasPrefix(key.Secret, "sk_") {
+		t.Fatalf("keys create printed %q (%v)", out, err)
+	}
+	base, stop := startServe(t, nil, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	defer stop()
+	call := func(method, path, body string) int {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key.Secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/v1/users", `{"id":"u1"}`, 201},
+		{"POST", "/v1/users/u1/password", `{"kind":"payment","new_password":"123456"}`, 200},
+		{"POST", "/v1/users/u1/wallet/adjustments", `{"amount":100,"reason":"welcome"}`, 201},
+		{"GET", "/v1/users/u1/wallet", "", 200},
+	} {
+		if got := call(c.method, c.path, c.body); got != c.want {
+			t.Errorf("%s %s = %d, want %d", c.method, c.path, got, c.want)
+		}
+	}
+	if out, err := runCLI(t, "keys", "revoke", key.ID, "--data-dir", dir); err != nil {
+		t.Fatalf("keys revoke: %v\n%s", err, out)
+	}
+	if got := call("GET", "/v1/users/u1", ""); got != http.StatusUnauthorized {
+		t.Errorf("a revoked key: %d, want 401", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "ledger", "verify", "--data-dir", dir); err != nil {
+		t.Errorf("ledger verify: %v\n%s", err, out)
 	}
 }

@@ -13,13 +13,33 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"bursar.dev/bursar/internal/api"
+	"bursar.dev/bursar/internal/service"
 )
+
+// runJobs runs due jobs every interval until ctx ends. A job in progress
+// finishes its transaction first: shutdown cancels between jobs.
+func runJobs(ctx context.Context, jobs *service.Jobs, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := jobs.RunDue(ctx); err != nil && ctx.Err() == nil {
+			log.Error("running jobs", "err", err)
+		} else if n > 0 {
+			log.Info("ran jobs", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the API on the configured database, migrating it first",
-		Flags: append(dbFlags(getenv),
+		Flags: append(append(dbFlags(getenv), serviceFlags(getenv)...),
 			&cli.StringFlag{
 				Name:    "addr",
 				Value:   "127.0.0.1:8080",
@@ -55,9 +75,18 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 
-	// 2. Build the HTTP server.
+	// 2. Build the use cases on the store.
+	d, err := deps(cmd, db, log)
+	if err != nil {
+		return err
+	}
+	jobs := service.NewJobs(d)
+
+	// 3. Build the HTTP server.
 	srv := &http.Server{
-		Handler:           api.New(api.Deps{Log: log}),
+		Handler: api.New(api.Deps{Log: log, Auth: service.NewAuth(d), Users: service.NewUsers(d),
+			Items: service.NewItems(d), Orders: service.NewOrders(d), Wallets: service.NewWallets(d),
+			Idempotency: service.NewIdempotency(d)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -71,7 +100,16 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	fmt.Fprintf(cmd.Root().Writer, "bursar listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "engine", db.Engine())
 
-	// 3. Serve until a signal, then let in-flight requests finish.
+	// 4. Run due jobs (escrow releases, expiries) every second.
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		runJobs(jobsCtx, jobs, log, time.Second)
+	}()
+	defer func() { stopJobs(); <-jobsDone }()
+
+	// 5. Serve until a signal, then let in-flight requests finish.
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,36 +1,82 @@
-// Package api is Bursar's HTTP edge: the v1 JSON API, the channel callback
-// endpoints and the health checks, with one route table in this file. It
-// turns requests into service calls and results into responses; it holds no
-// business rules and never touches storage directly.
+// Package api is Bursar's HTTP edge: the v1 JSON API and the health checks,
+// with one route table in this file. It turns requests into service calls
+// and results into responses; it holds no business rules and never touches
+// storage directly.
 package api
 
 import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
+
+	"bursar.dev/bursar/internal/service"
 )
 
 // Deps is what the API needs.
 type Deps struct {
-	Log *slog.Logger
+	Log         *slog.Logger
+	Auth        *service.Auth
+	Users       *service.Users
+	Items       *service.Items
+	Orders      *service.Orders
+	Wallets     *service.Wallets
+	Idempotency *service.Idempotency
 }
 
 // Server serves the API.
 type Server struct {
-	deps Deps
-	mux  *http.ServeMux
+	deps    Deps
+	mux     *http.ServeMux
+	handler http.Handler
+	routes  []string
 }
 
 // New returns the API server with every route registered.
 func New(d Deps) *Server {
 	s := &Server{deps: d, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.handle("GET /healthz", s.handleHealthz)
+
+	// Public: logging in is how a user gets a token.
+	s.handle("POST /v1/login", s.public(s.handleLogin))
+
+	s.handle("POST /v1/users", s.private(s.handleUserCreate))
+	s.handle("GET /v1/users/{id}", s.private(s.handleUserGet))
+	s.handle("POST /v1/users/{id}", s.private(s.handleUserUpdate))
+	s.handle("POST /v1/users/{id}/password", s.private(s.handlePasswordSet))
+	s.handle("POST /v1/users/{id}/password/verify", s.private(s.handlePasswordVerify))
+	s.handle("POST /v1/users/{id}/tokens", s.private(s.handleTokenMint))
+	s.handle("POST /v1/tokens/revoke", s.private(s.handleTokenRevoke))
+	s.handle("GET /v1/users/{id}/wallet", s.private(s.handleWalletGet))
+	s.handle("GET /v1/users/{id}/wallet/statement", s.private(s.handleWalletStatement))
+	s.handle("POST /v1/users/{id}/wallet/adjustments", s.private(s.handleWalletAdjust))
+
+	s.handle("POST /v1/items", s.private(s.handleItemCreate))
+	s.handle("GET /v1/items/{id}", s.private(s.handleItemGet))
+
+	s.handle("POST /v1/orders", s.private(s.handleOrderCreate))
+	s.handle("GET /v1/orders", s.private(s.handleOrderList))
+	s.handle("GET /v1/orders/{id}", s.private(s.handleOrderGet))
+	s.handle("POST /v1/orders/{id}/pay", s.private(s.handleOrderPay))
+	s.handle("POST /v1/orders/{id}/confirm", s.private(s.handleOrderConfirm))
+
+	s.handler = s.withRequestID(s.mux)
 	return s
 }
 
+// handle registers a route and remembers its pattern for Routes.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	s.routes = append(s.routes, pattern)
+}
+
+// Routes lists the registered route patterns, for documentation and for
+// tests that must cover every route.
+func (s *Server) Routes() []string { return slices.Clone(s.routes) }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // handleHealthz answers as long as the process serves requests; readiness

@@ -19,6 +19,8 @@ const (
 	Conflict          Code = "conflict"           // duplicate, or a key reused with different content; 409
 	WrongState        Code = "wrong_state"        // the object is not in a state that allows this; 409
 	InsufficientFunds Code = "insufficient_funds" // an account that may not go negative is too small; 402
+	Locked            Code = "locked"             // a password is locked after too many wrong tries; 423
+	RateLimited       Code = "rate_limited"       // too many requests; 429
 	Unavailable       Code = "unavailable"        // a dependency is down; retry later; 503
 	ChannelFailed     Code = "channel_failed"     // Alipay or WeChat Pay refused or is unreachable; 502
 	Internal          Code = "internal"           // everything else; 500, message never shown

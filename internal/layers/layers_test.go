@@ -50,7 +50,7 @@ var rules = []rule{
 }
 
 // testOnly lists packages that only tests may import.
-var testOnly = []string{"internal/store/storetest", "internal/store/postgres/pgtest", "internal/channel/channeltest"}
+var testOnly = []string{"internal/store/storetest", "internal/store/postgres/pgtest", "internal/store/dbtest", "internal/channel/channeltest"}
 
 type pkg struct {
 	ImportPath   string

@@ -1,22 +1,91 @@
 // Package service holds Bursar's use cases: each exported type is one
-// aggregate (Ledger, later Orders, Escrow, Refunds, …) whose methods run a
-// whole business operation in one store transaction. Rules that do not depend
-// on the database engine live here once, not in each engine.
+// aggregate (Auth, Users, Items, Orders, Wallets, Jobs) whose methods run a
+// whole business operation in one store transaction. Rules that do not
+// depend on the database engine live here once, not in each engine.
+//
+// Every method that acts on someone's objects takes the bursar.Actor making
+// the request and answers bursar.NotFound, never the object, when the actor
+// may not see it.
 //
 // It depends on the store and channel contracts only, never on an
 // implementation, and knows nothing of HTTP.
 package service
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
+	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/store"
 )
 
-// Deps is what every service needs. Now is the clock; tests move it.
+// Deps is what every service needs.
 type Deps struct {
 	DB  store.DB
-	Now func() time.Time
+	Now func() time.Time // the clock; tests move it
 	Log *slog.Logger
+	// Pepper keys the payment-password hash. It is a server secret kept
+	// out of the database; changing it invalidates every payment password.
+	Pepper []byte
+	// CommissionBPS is the platform's fee on each release, in basis points.
+	CommissionBPS int
+	// OrderExpiry is how long an unpaid order stays payable;
+	// bursar.DefaultOrderExpiry when zero.
+	OrderExpiry time.Duration
+	// TokenTTL is how long a user token from a login lives; 30 days when zero.
+	TokenTTL time.Duration
+}
+
+func (d Deps) now() time.Time { return d.Now().UTC().Truncate(time.Millisecond) }
+
+func (d Deps) orderExpiry() time.Duration {
+	if d.OrderExpiry > 0 {
+		return d.OrderExpiry
+	}
+	return bursar.DefaultOrderExpiry
+}
+
+// inTx runs fn in a write transaction. When fn's outcome is an error that
+// must still commit what fn wrote (a wrong password's attempt counter), fn
+// returns nil and puts the error in *keep; inTx returns it after commit.
+func (d Deps) inTx(ctx context.Context, fn func(tx store.Tx, keep *error) error) error {
+	var kept error
+	err := d.DB.InTx(ctx, func(tx store.Tx) error {
+		kept = nil // InTx may run fn again
+		return fn(tx, &kept)
+	})
+	if err != nil {
+		return err
+	}
+	return kept
+}
+
+// read runs fn in a read-only transaction.
+func (d Deps) read(ctx context.Context, fn func(tx store.Tx) error) error {
+	return d.DB.InReadTx(ctx, fn)
+}
+
+// notFound is the answer for an object that does not exist or that the actor
+// may not see: the two must be indistinguishable.
+func notFound(what string, id any) error {
+	return bursar.Errorf(bursar.NotFound, "There is no %s %v.", what, id)
+}
+
+func platformOnly(a bursar.Actor) error {
+	if !a.IsPlatform() {
+		return bursar.Errorf(bursar.Forbidden, "Only the platform's secret key may do this.")
+	}
+	return nil
+}
+
+func audit(ctx context.Context, tx store.Tx, a bursar.Actor, action, subject, detail string, at time.Time) error {
+	actor := "platform:" + string(a.Credential)
+	if a.Kind == bursar.CredentialUser {
+		actor = "user:" + string(a.User)
+	}
+	if a.Credential == "" {
+		actor = "system"
+	}
+	return tx.AuditInsert(ctx, bursar.AuditEntry{Actor: actor, Action: action, Subject: subject, Detail: detail, At: at})
 }

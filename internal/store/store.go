@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"bursar.dev/bursar/internal/bursar"
 )
@@ -56,4 +57,124 @@ type Tx interface {
 	// the whole database and reports what it found; it returns an error only
 	// when it could not look.
 	LedgerVerify(ctx context.Context) (bursar.LedgerReport, error)
+
+	// AccountGetForUpdate is AccountGet that also locks the account's balance
+	// rows until the transaction ends (PostgreSQL; SQLite's single writer
+	// makes every write transaction exclusive anyway).
+	AccountGetForUpdate(ctx context.Context, id bursar.AccountID) (bursar.Account, error)
+	// EntryList returns the entries whose Ref is ref, oldest first.
+	EntryList(ctx context.Context, ref string) ([]bursar.PostedEntry, error)
+	// PostingList returns an account's postings, newest first, with the
+	// entry each belongs to, for wallet statements: at most limit, older
+	// than the entry beforeEntry when it is not zero.
+	PostingList(ctx context.Context, account bursar.AccountID, beforeEntry bursar.EntryID, limit int) ([]StatementLine, error)
+
+	// UserInsert stores a new user; bursar.Conflict if the ID is taken.
+	UserInsert(ctx context.Context, u bursar.User) error
+	// UserGet returns a user, or bursar.NotFound.
+	UserGet(ctx context.Context, id bursar.UserID) (bursar.User, error)
+	// UserUpdate stores a user's display name, avatar and UpdatedAt;
+	// bursar.NotFound if there is no such user.
+	UserUpdate(ctx context.Context, u bursar.User) error
+
+	// SecretGet returns a user's password of a kind, or bursar.NotFound
+	// when none was set.
+	SecretGet(ctx context.Context, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error)
+	// SecretGetForUpdate is SecretGet that locks the row until the
+	// transaction ends, so parallel tries are counted one after another.
+	SecretGetForUpdate(ctx context.Context, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error)
+	// SecretPut inserts or replaces a user's password of a kind, with its
+	// counter and lock.
+	SecretPut(ctx context.Context, s bursar.Secret) error
+
+	// CredentialInsert stores a new credential; bursar.Conflict if its ID
+	// or hash exists.
+	CredentialInsert(ctx context.Context, c bursar.Credential) error
+	// CredentialGetByHash returns the credential with the secret hash, or
+	// bursar.NotFound. It does not check expiry or revocation.
+	CredentialGetByHash(ctx context.Context, hash string) (bursar.Credential, error)
+	// CredentialRevoke marks a credential revoked at the given time;
+	// bursar.NotFound if there is none with the ID.
+	CredentialRevoke(ctx context.Context, id bursar.CredentialID, at time.Time) error
+
+	// ItemInsert stores a new item; bursar.Conflict if the ID is taken.
+	ItemInsert(ctx context.Context, it bursar.Item) error
+	// ItemGet returns an item, or bursar.NotFound.
+	ItemGet(ctx context.Context, id bursar.ItemID) (bursar.Item, error)
+
+	// OrderInsert stores a new order; bursar.Conflict if its ID or No is taken.
+	OrderInsert(ctx context.Context, o bursar.Order) error
+	// OrderGet returns an order, or bursar.NotFound.
+	OrderGet(ctx context.Context, id bursar.OrderID) (bursar.Order, error)
+	// OrderGetForUpdate is OrderGet that locks the row until the
+	// transaction ends.
+	OrderGetForUpdate(ctx context.Context, id bursar.OrderID) (bursar.Order, error)
+	// OrderGetByNo returns the order with a merchant order number, or
+	// bursar.NotFound.
+	OrderGetByNo(ctx context.Context, no string) (bursar.Order, error)
+	// OrderUpdate stores every mutable field of o (status, channel, paid
+	// amounts, refunded, fee, times, metadata) if the stored order is still
+	// in status from: a compare-and-set that makes racing updates harmless.
+	// bursar.WrongState when the status has moved on, bursar.NotFound when
+	// there is no such order.
+	OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderStatus) error
+	// OrderList returns orders matching f, newest first (by creation time,
+	// then ID), at most f.Limit of them, and whether there are more.
+	OrderList(ctx context.Context, f bursar.OrderFilter) ([]bursar.Order, bool, error)
+	// OrderFindEntitling returns the newest purchase by buyer of item whose
+	// status is paid, refund_requested or completed and whose access lasts
+	// past now (AccessUntil zero or after now), or bursar.NotFound.
+	OrderFindEntitling(ctx context.Context, buyer bursar.UserID, item bursar.ItemID, now time.Time) (bursar.Order, error)
+
+	// JobSchedule makes sure a job of kind for ref runs at runAt: it
+	// creates the job or moves an existing one of the same kind and ref.
+	JobSchedule(ctx context.Context, kind bursar.JobKind, ref string, runAt time.Time) error
+	// JobCancel removes the job of kind for ref if there is one.
+	JobCancel(ctx context.Context, kind bursar.JobKind, ref string) error
+	// JobClaimDue returns up to limit jobs due at now, earliest first, and
+	// on PostgreSQL locks them (FOR UPDATE SKIP LOCKED) so another
+	// process's claim skips them until this transaction ends.
+	JobClaimDue(ctx context.Context, now time.Time, limit int) ([]bursar.Job, error)
+	// JobDone removes a finished job.
+	JobDone(ctx context.Context, id int64) error
+	// JobRetry counts a failed attempt and moves the job to runAt.
+	JobRetry(ctx context.Context, id int64, runAt time.Time, lastError string) error
+	// JobLag returns how late the earliest due job is at now (zero when
+	// none is due) and how many jobs are due.
+	JobLag(ctx context.Context, now time.Time) (time.Duration, int, error)
+
+	// IdempotencyBegin records that a request with key (scoped to a
+	// credential) and body hash started at now. When the key is new it
+	// returns a zero record and true. Otherwise it returns the stored
+	// record and false; its Status is 0 while the first request is still
+	// running.
+	IdempotencyBegin(ctx context.Context, scope, key, hash string, now time.Time) (IdempotencyRecord, bool, error)
+	// IdempotencyFinish stores the response of the request with key.
+	IdempotencyFinish(ctx context.Context, scope, key string, status int, body []byte) error
+	// IdempotencyForget removes a key, so a request that failed before it
+	// did anything can be sent again with it.
+	IdempotencyForget(ctx context.Context, scope, key string) error
+
+	// AuditInsert appends to the audit log.
+	AuditInsert(ctx context.Context, a bursar.AuditEntry) error
+}
+
+// StatementLine is one posting to an account, with its entry.
+type StatementLine struct {
+	Entry    bursar.EntryID
+	Key      string
+	Kind     bursar.EntryKind
+	Ref      string
+	Memo     string
+	Amount   bursar.Amount
+	Currency bursar.Currency
+	PostedAt time.Time
+}
+
+// IdempotencyRecord is what is stored for an Idempotency-Key.
+type IdempotencyRecord struct {
+	Hash      string // of the first request's method, path and body
+	Status    int    // the first response's HTTP status; 0 while in flight
+	Body      []byte
+	CreatedAt time.Time
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/store"
 )
 
 // EntryPost implements store.Tx. The entry row goes first so that a replay is
@@ -227,4 +229,105 @@ func (t *tx) AccountGet(ctx context.Context, id bursar.AccountID) (bursar.Accoun
 	}
 	a.CreatedAt = created.UTC()
 	return a, nil
+}
+
+// AccountGetForUpdate implements store.Tx. The CTE locks every balance row
+// of the account in shard order, the order the writers lock them in, and
+// the sum reads them as locked: after waiting for another writer it sums
+// the rows that writer left.
+func (t *tx) AccountGetForUpdate(ctx context.Context, id bursar.AccountID) (bursar.Account, error) {
+	var a bursar.Account
+	var created time.Time
+	const q = `WITH locked AS (
+			SELECT balance FROM account_balances WHERE account_id = $1 ORDER BY shard FOR UPDATE
+		)
+		SELECT a.id, a.currency, a.may_go_negative, a.created_at, (SELECT sum(balance)::bigint FROM locked)
+		FROM accounts a WHERE a.id = $1`
+	err := t.tx.QueryRow(ctx, q, id).Scan(&a.ID, &a.Currency, &a.MayGoNegative, &created, &a.Balance)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, bursar.Errorf(bursar.NotFound, "There is no ledger account %s.", id)
+	}
+	if err != nil {
+		return a, translate(fmt.Errorf("lock account %s: %w", id, err))
+	}
+	a.CreatedAt = created.UTC()
+	return a, nil
+}
+
+// EntryList implements store.Tx. The condition ref <> ” lets PostgreSQL
+// use the partial index on ref in a generic plan, where it cannot see the
+// bound value; no entry is listed under the empty reference.
+func (t *tx) EntryList(ctx context.Context, ref string) ([]bursar.PostedEntry, error) {
+	const q = `SELECT id, key, kind, ref, memo, posted_at FROM entries WHERE ref = $1 AND ref <> '' ORDER BY id`
+	rows, err := t.tx.Query(ctx, q, ref)
+	if err != nil {
+		return nil, translate(fmt.Errorf("list entries of %s: %w", ref, err))
+	}
+	defer rows.Close() // already closed once Next runs out, so before the postings query below
+	var list []bursar.PostedEntry
+	index := map[bursar.EntryID]int{}
+	for rows.Next() {
+		var pe bursar.PostedEntry
+		if err := rows.Scan(&pe.ID, &pe.Key, &pe.Kind, &pe.Ref, &pe.Memo, &pe.PostedAt); err != nil {
+			return nil, fmt.Errorf("list entries of %s: %w", ref, err)
+		}
+		pe.PostedAt = pe.PostedAt.UTC()
+		index[pe.ID] = len(list)
+		list = append(list, pe)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(fmt.Errorf("list entries of %s: %w", ref, err))
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	const pq = `SELECT p.entry_id, p.account_id, p.currency, p.amount
+		FROM postings p JOIN entries e ON e.id = p.entry_id
+		WHERE e.ref = $1 AND e.ref <> '' ORDER BY p.entry_id, p.seq`
+	prows, err := t.tx.Query(ctx, pq, ref)
+	if err != nil {
+		return nil, translate(fmt.Errorf("list postings of %s: %w", ref, err))
+	}
+	defer prows.Close()
+	for prows.Next() {
+		var id bursar.EntryID
+		var p bursar.Posting
+		if err := prows.Scan(&id, &p.Account, &p.Currency, &p.Amount); err != nil {
+			return nil, fmt.Errorf("list postings of %s: %w", ref, err)
+		}
+		if i, ok := index[id]; ok {
+			list[i].Postings = append(list[i].Postings, p)
+		}
+	}
+	return list, translate(prows.Err())
+}
+
+// PostingList implements store.Tx. No beforeEntry becomes the largest ID,
+// so one statement, and one plan, serves the first page and the next.
+func (t *tx) PostingList(ctx context.Context, account bursar.AccountID, beforeEntry bursar.EntryID, limit int) ([]store.StatementLine, error) {
+	if limit < 1 {
+		return nil, bursar.InvalidParam("limit", "A limit is at least 1.")
+	}
+	if beforeEntry <= 0 {
+		beforeEntry = math.MaxInt64
+	}
+	const q = `SELECT e.id, e.key, e.kind, e.ref, e.memo, p.amount, p.currency, e.posted_at
+		FROM postings p JOIN entries e ON e.id = p.entry_id
+		WHERE p.account_id = $1 AND p.entry_id < $2
+		ORDER BY p.entry_id DESC, p.seq LIMIT $3`
+	rows, err := t.tx.Query(ctx, q, account, beforeEntry, limit)
+	if err != nil {
+		return nil, translate(fmt.Errorf("list postings of %s: %w", account, err))
+	}
+	defer rows.Close()
+	var lines []store.StatementLine
+	for rows.Next() {
+		var l store.StatementLine
+		if err := rows.Scan(&l.Entry, &l.Key, &l.Kind, &l.Ref, &l.Memo, &l.Amount, &l.Currency, &l.PostedAt); err != nil {
+			return nil, fmt.Errorf("list postings of %s: %w", account, err)
+		}
+		l.PostedAt = l.PostedAt.UTC()
+		lines = append(lines, l)
+	}
+	return lines, translate(rows.Err())
 }

@@ -3,7 +3,10 @@
 // the package.
 //
 // Choices that differ from the sqlite package, decided once here:
-//   - Times are timestamptz, read back in UTC.
+//   - Times are timestamptz, read back in UTC; the zero time.Time, "not set"
+//     in the domain, is NULL (nullTime/fromNull).
+//   - Row locks are SELECT … FOR UPDATE, taken by the *GetForUpdate methods;
+//     JobClaimDue adds SKIP LOCKED so that workers never wait for each other.
 //   - Transactions run at READ COMMITTED. Balance changes are single
 //     conditional UPDATEs, which PostgreSQL re-checks against the newest row
 //     version after waiting for a lock, so no balance is read and written
@@ -36,6 +39,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// defaultMaxConns is the pool size when the URL does not set pool_max_conns.
+const defaultMaxConns = 16
+
 // maxAttempts bounds how often InTx runs a transaction that PostgreSQL asked
 // to retry.
 const maxAttempts = 5
@@ -53,6 +59,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, bursar.Errorf(bursar.Invalid, "The PostgreSQL URL is not valid: %s", redact(err))
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (the number of CPUs, at least 4) starves a service
+		// whose requests mostly wait on commits; the URL's pool_max_conns wins.
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -129,8 +140,9 @@ func retriable(err error) bool {
 var errTooLarge = &bursar.Error{Code: bursar.Invalid, Message: "The amount would make a balance too large."}
 
 // translate marks errors that mean "the database is unreachable or shutting
-// down" as bursar.Unavailable, so clients are told to retry, and an overflow
-// of a balance as bursar.Invalid.
+// down" as bursar.Unavailable, so clients are told to retry, an overflow of a
+// balance as bursar.Invalid, and a violated constraint a client could have
+// caused with its code (see constraintError).
 func translate(err error) error {
 	if err == nil {
 		return nil
@@ -144,6 +156,8 @@ func translate(err error) error {
 	switch {
 	case errors.As(err, &pe) && pe.Code == "22003": // numeric_value_out_of_range: a balance past the largest amount
 		return fmt.Errorf("%w: %w", errTooLarge, err)
+	case errors.As(err, &pe) && constraintError(pe) != nil:
+		return fmt.Errorf("%w: %w", constraintError(pe), err)
 	case errors.As(err, &pe):
 		// Class 08 is connection exceptions; 57P0x is the server shutting
 		// down or starting; 53300 is too many connections.
@@ -215,3 +229,27 @@ func isUniqueViolation(err error) bool {
 type tx struct {
 	tx pgx.Tx
 }
+
+// nullTime converts a time that may be unset: the zero time.Time, which
+// means "never" or "not yet" in the domain, is stored as NULL rather than as
+// a date in year 1.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// fromNull converts a nullable time read back, in UTC; NULL is the zero time.
+func fromNull(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// seconds converts a duration to the stored form, whole seconds.
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// fromSeconds converts stored whole seconds back to a duration.
+func fromSeconds(s int64) time.Duration { return time.Duration(s) * time.Second }

@@ -31,6 +31,14 @@ var harness = storetest.Harness{
 			t.Fatalf("exec %s: %v", query, err)
 		}
 	},
+	Count: func(t testing.TB, db store.DB, query string) int64 {
+		t.Helper()
+		n, err := db.(*postgres.DB).QueryInt(context.Background(), query)
+		if err != nil {
+			t.Fatalf("query %s: %v", query, err)
+		}
+		return n
+	},
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, harness) }

@@ -8,3 +8,11 @@ func (db *DB) Exec(ctx context.Context, query string) error {
 	_, err := db.write.ExecContext(ctx, query)
 	return err
 }
+
+// QueryInt runs a raw query that returns one integer, for tests that check
+// how something was stored.
+func (db *DB) QueryInt(ctx context.Context, query string) (int64, error) {
+	var n int64
+	err := db.read.QueryRowContext(ctx, query).Scan(&n)
+	return n, err
+}

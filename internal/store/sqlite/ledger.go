@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/store"
 )
 
 // EntryPost implements store.Tx. The entry row goes first so that a replay is
@@ -224,4 +226,91 @@ func (t *tx) AccountGet(ctx context.Context, id bursar.AccountID) (bursar.Accoun
 	}
 	a.CreatedAt = fromMS(created)
 	return a, nil
+}
+
+// AccountGetForUpdate implements store.Tx. It is AccountGet: a write
+// transaction holds SQLite's one write lock from its start, so the balance
+// cannot change under it.
+func (t *tx) AccountGetForUpdate(ctx context.Context, id bursar.AccountID) (bursar.Account, error) {
+	return t.AccountGet(ctx, id)
+}
+
+// EntryList implements store.Tx. The condition ref <> ” lets SQLite use
+// the partial index on ref whatever ref is bound to; no entry is listed
+// under the empty reference.
+func (t *tx) EntryList(ctx context.Context, ref string) ([]bursar.PostedEntry, error) {
+	const q = `SELECT id, key, kind, ref, memo, posted_at FROM entries WHERE ref = ? AND ref <> '' ORDER BY id`
+	rows, err := t.tx.QueryContext(ctx, q, ref)
+	if err != nil {
+		return nil, translate(fmt.Errorf("list entries of %s: %w", ref, err))
+	}
+	defer rows.Close()
+	var list []bursar.PostedEntry
+	index := map[bursar.EntryID]int{}
+	for rows.Next() {
+		var pe bursar.PostedEntry
+		var posted int64
+		if err := rows.Scan(&pe.ID, &pe.Key, &pe.Kind, &pe.Ref, &pe.Memo, &posted); err != nil {
+			return nil, fmt.Errorf("list entries of %s: %w", ref, err)
+		}
+		pe.PostedAt = fromMS(posted)
+		index[pe.ID] = len(list)
+		list = append(list, pe)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(fmt.Errorf("list entries of %s: %w", ref, err))
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	const pq = `SELECT p.entry_id, p.account_id, p.currency, p.amount
+		FROM postings p JOIN entries e ON e.id = p.entry_id
+		WHERE e.ref = ? AND e.ref <> '' ORDER BY p.entry_id, p.seq`
+	prows, err := t.tx.QueryContext(ctx, pq, ref)
+	if err != nil {
+		return nil, translate(fmt.Errorf("list postings of %s: %w", ref, err))
+	}
+	defer prows.Close()
+	for prows.Next() {
+		var id bursar.EntryID
+		var p bursar.Posting
+		if err := prows.Scan(&id, &p.Account, &p.Currency, &p.Amount); err != nil {
+			return nil, fmt.Errorf("list postings of %s: %w", ref, err)
+		}
+		if i, ok := index[id]; ok {
+			list[i].Postings = append(list[i].Postings, p)
+		}
+	}
+	return list, translate(prows.Err())
+}
+
+// PostingList implements store.Tx. No beforeEntry becomes the largest ID,
+// so one statement serves the first page and the next.
+func (t *tx) PostingList(ctx context.Context, account bursar.AccountID, beforeEntry bursar.EntryID, limit int) ([]store.StatementLine, error) {
+	if limit < 1 {
+		return nil, bursar.InvalidParam("limit", "A limit is at least 1.")
+	}
+	if beforeEntry <= 0 {
+		beforeEntry = math.MaxInt64
+	}
+	const q = `SELECT e.id, e.key, e.kind, e.ref, e.memo, p.amount, p.currency, e.posted_at
+		FROM postings p JOIN entries e ON e.id = p.entry_id
+		WHERE p.account_id = ? AND p.entry_id < ?
+		ORDER BY p.entry_id DESC, p.seq LIMIT ?`
+	rows, err := t.tx.QueryContext(ctx, q, account, beforeEntry, limit)
+	if err != nil {
+		return nil, translate(fmt.Errorf("list postings of %s: %w", account, err))
+	}
+	defer rows.Close()
+	var lines []store.StatementLine
+	for rows.Next() {
+		var l store.StatementLine
+		var posted int64
+		if err := rows.Scan(&l.Entry, &l.Key, &l.Kind, &l.Ref, &l.Memo, &l.Amount, &l.Currency, &posted); err != nil {
+			return nil, fmt.Errorf("list postings of %s: %w", account, err)
+		}
+		l.PostedAt = fromMS(posted)
+		lines = append(lines, l)
+	}
+	return lines, translate(rows.Err())
 }

@@ -4,6 +4,9 @@
 // Choices that differ from the postgres package, decided once here:
 //   - Times are INTEGER Unix milliseconds in UTC, written and read by this
 //     package (ms/fromMS), never by the driver: they sort and compare as numbers.
+//     The zero time.Time, "not set" in the domain, is NULL (nullMS/fromNullMS).
+//   - Constraint violations carry table and column names, not constraint
+//     names, so constraints.go matches on those (see the postgres package).
 //   - Booleans are INTEGER 0/1 with a CHECK.
 //   - There are no row locks. SQLite allows one writer at a time, so writes go
 //     through a pool of one connection whose transactions begin IMMEDIATE
@@ -195,6 +198,30 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 // fromMS converts a stored time back, in UTC.
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
+// seconds converts a duration to the stored form, whole seconds.
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// fromSeconds converts stored whole seconds back to a duration.
+func fromSeconds(s int64) time.Duration { return time.Duration(s) * time.Second }
+
+// nullMS converts a time that may be unset: the zero time.Time, which means
+// "never" or "not yet" in the domain, is stored as NULL rather than as a
+// date in year 1.
+func nullMS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// fromNullMS converts a nullable stored time back; NULL is the zero time.
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
 var errTooLarge = &bursar.Error{Code: bursar.Invalid, Message: "The amount would make a balance too large."}
 
 // translate gives database errors that a client could act on their code.
@@ -206,6 +233,9 @@ func translate(err error) error {
 		// the largest amount.
 		if se.Code() == sqlite3.SQLITE_CONSTRAINT_DATATYPE {
 			return fmt.Errorf("%w: %w", errTooLarge, err)
+		}
+		if e := constraintError(se); e != nil {
+			return fmt.Errorf("%w: %w", e, err)
 		}
 		switch se.Code() & 0xff { // the primary code of an extended one
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:

@@ -23,6 +23,9 @@ type Harness struct {
 	// Exec runs a raw SQL statement, for tests that corrupt the database on
 	// purpose to see the verification catch it.
 	Exec func(t testing.TB, db store.DB, query string)
+	// Count runs a raw SQL query that returns one integer, such as
+	// count(*), for tests that check how a value was stored.
+	Count func(t testing.TB, db store.DB, query string) int64
 }
 
 // Run runs the whole suite.
@@ -31,6 +34,16 @@ func Run(t *testing.T, h Harness) {
 	t.Run("verify", func(t *testing.T) { testVerify(t, h) })
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, h) })
 	t.Run("bank", func(t *testing.T) { testBank(t, h) })
+	t.Run("statements", func(t *testing.T) { testStatements(t, h) })
+	t.Run("users", func(t *testing.T) { testUsers(t, h) })
+	t.Run("secrets", func(t *testing.T) { testSecrets(t, h) })
+	t.Run("credentials", func(t *testing.T) { testCredentials(t, h) })
+	t.Run("items", func(t *testing.T) { testItems(t, h) })
+	t.Run("orders", func(t *testing.T) { testOrders(t, h) })
+	t.Run("order lists", func(t *testing.T) { testOrderList(t, h) })
+	t.Run("jobs", func(t *testing.T) { testJobs(t, h) })
+	t.Run("idempotency", func(t *testing.T) { testIdempotency(t, h) })
+	t.Run("audit", func(t *testing.T) { testAudit(t, h) })
 }
 
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 123_000_000, time.UTC)
@@ -118,4 +131,75 @@ func getEntry(t testing.TB, db store.DB, key string) bursar.PostedEntry {
 		t.Fatalf("EntryGet(%s): %v", key, err)
 	}
 	return pe
+}
+
+// cst is China Standard Time: the suite writes times in it to check that
+// every engine reads them back as the same instant, in UTC.
+var cst = time.FixedZone("CST", 8*60*60)
+
+// readTx returns what fn reads in a read transaction.
+func readTx[T any](db store.DB, fn func(tx store.Tx) (T, error)) (T, error) {
+	var v T
+	err := db.InReadTx(context.Background(), func(tx store.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
+// writeTx returns what fn returns in a write transaction.
+func writeTx[T any](db store.DB, fn func(tx store.Tx) (T, error)) (T, error) {
+	var v T
+	err := db.InTx(context.Background(), func(tx store.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
+// mustWrite runs fn in a write transaction and stops the test if it fails.
+func mustWrite(t testing.TB, db store.DB, fn func(tx store.Tx) error) {
+	t.Helper()
+	if err := db.InTx(context.Background(), fn); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// checkUTC reports every time that is not in UTC. The zero time counts as
+// UTC, as time.Time{}.Location() says.
+func checkUTC(t testing.TB, what string, times ...time.Time) {
+	t.Helper()
+	for i, tm := range times {
+		if tm.Location() != time.UTC {
+			t.Errorf("%s: time %d (%v) is in %v, want UTC", what, i, tm, tm.Location())
+		}
+	}
+}
+
+// wantCode reports err unless its code is want.
+func wantCode(t testing.TB, what string, err error, want bursar.Code) {
+	t.Helper()
+	if got := bursar.ErrorCode(err); got != want {
+		t.Errorf("%s: error %v (code %q), want code %q", what, err, got, want)
+	}
+}
+
+// newUser is a user created at t0.
+func newUser(id bursar.UserID) bursar.User {
+	return bursar.User{ID: id, DisplayName: "User " + string(id), CreatedAt: t0, UpdatedAt: t0}
+}
+
+// mustUsers stores users with the given IDs.
+func mustUsers(t testing.TB, db store.DB, ids ...bursar.UserID) {
+	t.Helper()
+	mustWrite(t, db, func(tx store.Tx) error {
+		for _, id := range ids {
+			if err := tx.UserInsert(context.Background(), newUser(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"bursar.dev/bursar/internal/bursar"
+)
+
+// decode reads a JSON object body into v, refusing unknown fields, trailing
+// data and wrong types with a message that names the field.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return bursar.Errorf(bursar.Invalid, "The request needs a JSON object body.")
+		}
+		return bodyError(err)
+	}
+	if dec.More() {
+		return bursar.Errorf(bursar.Invalid, "The body holds more than one JSON value.")
+	}
+	return nil
+}
+
+// bodyError explains why a body could not be read or decoded.
+func bodyError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	var be *bursar.Error
+	switch {
+	case errors.As(err, &be):
+		return err
+	case errors.As(err, &tooBig):
+		return bursar.Errorf(bursar.Invalid, "The body is larger than %d bytes.", tooBig.Limit)
+	case errors.As(err, &syntax):
+		return bursar.Errorf(bursar.Invalid, "The body is not valid JSON (at byte %d).", syntax.Offset)
+	case errors.As(err, &typ):
+		return bursar.InvalidParam(typ.Field, "The field %q must be a JSON %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return bursar.InvalidParam(field, "The field %q is not known here.", field)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return bursar.Errorf(bursar.Invalid, "The body ends in the middle of a JSON value.")
+	}
+	return bursar.Errorf(bursar.Invalid, "The body could not be read: %s.", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"):
+		return "integer"
+	case goKind == "string":
+		return "string"
+	case goKind == "bool":
+		return "boolean"
+	case goKind == "map", goKind == "struct":
+		return "object"
+	}
+	return goKind
+}
+
+// queryInt reads an optional integer query parameter.
+func queryInt(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, bursar.InvalidParam(name, "The parameter %q must be an integer.", name)
+	}
+	return n, nil
+}

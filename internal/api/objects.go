@@ -1,0 +1,160 @@
+package api
+
+import (
+	"time"
+
+	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/service"
+)
+
+// The JSON objects of the v1 API. Amounts are integer fen with a currency;
+// times are RFC 3339 in UTC, or null when they have not happened.
+
+// timestamp formats t, or nil for the zero time.
+func timestamp(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+type userObject struct {
+	ID          bursar.UserID `json:"id"`
+	Object      string        `json:"object"`
+	DisplayName string        `json:"display_name"`
+	AvatarURL   string        `json:"avatar_url"`
+	CreatedAt   *string       `json:"created_at"`
+	UpdatedAt   *string       `json:"updated_at"`
+}
+
+func userJSON(u bursar.User) userObject {
+	return userObject{ID: u.ID, Object: "user", DisplayName: u.DisplayName, AvatarURL: u.AvatarURL,
+		CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt)}
+}
+
+type itemObject struct {
+	ID              bursar.ItemID   `json:"id"`
+	Object          string          `json:"object"`
+	SellerID        bursar.UserID   `json:"seller_id"`
+	Kind            bursar.ItemKind `json:"kind"`
+	Title           string          `json:"title"`
+	Price           bursar.Amount   `json:"price"`
+	Currency        bursar.Currency `json:"currency"`
+	HoldSeconds     int64           `json:"hold_seconds"`
+	DurationSeconds int64           `json:"duration_seconds"`
+	CreatedAt       *string         `json:"created_at"`
+}
+
+func itemJSON(it bursar.Item) itemObject {
+	return itemObject{ID: it.ID, Object: "item", SellerID: it.Seller, Kind: it.Kind, Title: it.Title,
+		Price: it.Price.Amount, Currency: it.Price.Currency, HoldSeconds: int64(it.Hold / time.Second),
+		DurationSeconds: int64(it.Duration / time.Second), CreatedAt: timestamp(it.CreatedAt)}
+}
+
+type orderObject struct {
+	ID               bursar.OrderID     `json:"id"`
+	Object           string             `json:"object"`
+	OrderNo          string             `json:"order_no"`
+	Type             bursar.OrderType   `json:"type"`
+	Status           bursar.OrderStatus `json:"status"`
+	BuyerID          bursar.UserID      `json:"buyer_id"`
+	SellerID         bursar.UserID      `json:"seller_id"`
+	ItemID           bursar.ItemID      `json:"item_id"`
+	Subject          string             `json:"subject"`
+	Amount           bursar.Amount      `json:"amount"`
+	Currency         bursar.Currency    `json:"currency"`
+	Channel          bursar.Channel     `json:"channel"`
+	PaidFromCash     bursar.Amount      `json:"paid_from_cash"`
+	PaidFromEarnings bursar.Amount      `json:"paid_from_earnings"`
+	Refunded         bursar.Amount      `json:"refunded"`
+	Fee              bursar.Amount      `json:"fee"`
+	HoldSeconds      int64              `json:"hold_seconds"`
+	Metadata         map[string]string  `json:"metadata"`
+	CreatedAt        *string            `json:"created_at"`
+	ExpiresAt        *string            `json:"expires_at"`
+	PaidAt           *string            `json:"paid_at"`
+	ReleaseAt        *string            `json:"release_at"`
+	CompletedAt      *string            `json:"completed_at"`
+	AccessUntil      *string            `json:"access_until"`
+	Entries          []entryObject      `json:"entries,omitempty"`
+}
+
+func orderJSON(o bursar.Order) orderObject {
+	md := o.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	return orderObject{ID: o.ID, Object: "order", OrderNo: o.No, Type: o.Type, Status: o.Status,
+		BuyerID: o.Buyer, SellerID: o.Seller, ItemID: o.Item, Subject: o.Subject,
+		Amount: o.Amount.Amount, Currency: o.Amount.Currency, Channel: o.Channel,
+		PaidFromCash: o.PaidFromCash, PaidFromEarnings: o.PaidFromEarnings, Refunded: o.Refunded, Fee: o.Fee,
+		HoldSeconds: int64(o.Hold / time.Second), Metadata: md,
+		CreatedAt: timestamp(o.CreatedAt), ExpiresAt: timestamp(o.ExpiresAt), PaidAt: timestamp(o.PaidAt),
+		ReleaseAt: timestamp(o.ReleaseAt), CompletedAt: timestamp(o.CompletedAt), AccessUntil: timestamp(o.AccessUntil)}
+}
+
+type entryObject struct {
+	ID       bursar.EntryID   `json:"id"`
+	Object   string           `json:"object"`
+	Key      string           `json:"key"`
+	Kind     bursar.EntryKind `json:"kind"`
+	Memo     string           `json:"memo"`
+	Postings []bursar.Posting `json:"postings"`
+	PostedAt *string          `json:"posted_at"`
+}
+
+func entryJSON(e bursar.PostedEntry) entryObject {
+	return entryObject{ID: e.ID, Object: "ledger_entry", Key: e.Key, Kind: e.Kind, Memo: e.Memo,
+		Postings: e.Postings, PostedAt: timestamp(e.PostedAt)}
+}
+
+type walletObject struct {
+	Object   string          `json:"object"`
+	UserID   bursar.UserID   `json:"user_id"`
+	Cash     bursar.Amount   `json:"cash"`
+	Earnings bursar.Amount   `json:"earnings"`
+	Total    bursar.Amount   `json:"total"`
+	Currency bursar.Currency `json:"currency"`
+}
+
+func walletJSON(w service.Wallet) walletObject {
+	return walletObject{Object: "wallet", UserID: w.User, Cash: w.Cash.Amount, Earnings: w.Earnings.Amount,
+		Total: w.Total.Amount, Currency: bursar.CNY}
+}
+
+type statementLineObject struct {
+	Object   string           `json:"object"`
+	EntryID  bursar.EntryID   `json:"entry_id"`
+	Account  string           `json:"account"`
+	Kind     bursar.EntryKind `json:"kind"`
+	Ref      string           `json:"ref"`
+	Memo     string           `json:"memo"`
+	Amount   bursar.Amount    `json:"amount"`
+	Currency bursar.Currency  `json:"currency"`
+	PostedAt *string          `json:"posted_at"`
+}
+
+func statementJSON(l service.StatementLine) statementLineObject {
+	return statementLineObject{Object: "statement_line", EntryID: l.Entry, Account: string(l.Account), Kind: l.Kind, Ref: l.Ref,
+		Memo: l.Memo, Amount: l.Amount, Currency: l.Currency, PostedAt: timestamp(l.PostedAt)}
+}
+
+type tokenObject struct {
+	ID        bursar.CredentialID `json:"id"`
+	Object    string              `json:"object"`
+	Token     string              `json:"token"`
+	UserID    bursar.UserID       `json:"user_id"`
+	ExpiresAt *string             `json:"expires_at"`
+}
+
+func tokenJSON(token string, c bursar.Credential) tokenObject {
+	return tokenObject{ID: c.ID, Object: "token", Token: token, UserID: c.User, ExpiresAt: timestamp(c.ExpiresAt)}
+}
+
+type listObject[T any] struct {
+	Object  string `json:"object"`
+	URL     string `json:"url"`
+	HasMore bool   `json:"has_more"`
+	Data    []T    `json:"data"`
+}

@@ -1,0 +1,143 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/service"
+)
+
+func (s *Server) handleOrderCreate(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		BuyerID  bursar.UserID     `json:"buyer_id"`
+		ItemID   bursar.ItemID     `json:"item_id"`
+		SellerID bursar.UserID     `json:"seller_id"`
+		Amount   *bursar.Amount    `json:"amount"`
+		Subject  string            `json:"subject"`
+		Metadata map[string]string `json:"metadata"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	o, existing, err := s.deps.Orders.CreatePurchase(r.Context(), actorOf(r), service.PurchaseInput{Buyer: in.BuyerID,
+		Item: in.ItemID, Seller: in.SellerID, Amount: in.Amount, Subject: in.Subject, Metadata: in.Metadata})
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if existing {
+		status = http.StatusOK // the buyer already owns the course: the purchase that granted it
+	}
+	writeJSON(w, status, orderJSON(o))
+	return nil
+}
+
+func (s *Server) handleOrderGet(w http.ResponseWriter, r *http.Request) error {
+	id := bursar.OrderID(r.PathValue("id"))
+	if r.URL.Query().Get("expand") == "entries" {
+		o, es, err := s.deps.Orders.GetWithEntries(r.Context(), actorOf(r), id)
+		if err != nil {
+			return err
+		}
+		obj := orderJSON(o)
+		obj.Entries = make([]entryObject, 0, len(es))
+		for _, e := range es {
+			obj.Entries = append(obj.Entries, entryJSON(e))
+		}
+		writeJSON(w, http.StatusOK, obj)
+		return nil
+	}
+	o, err := s.deps.Orders.Get(r.Context(), actorOf(r), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, orderJSON(o))
+	return nil
+}
+
+// handleOrderList lists orders newest first. role=buyer or role=seller with
+// user_id picks bought or sold orders; a user token sees its own only.
+func (s *Server) handleOrderList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := bursar.OrderFilter{Type: bursar.OrderType(q.Get("type")), Status: bursar.OrderStatus(q.Get("status")),
+		Item: bursar.ItemID(q.Get("item_id")), After: bursar.OrderID(q.Get("starting_after")), Before: bursar.OrderID(q.Get("ending_before"))}
+	if f.After != "" && f.Before != "" {
+		return bursar.InvalidParam("ending_before", "Use starting_after or ending_before, not both.")
+	}
+	user := bursar.UserID(q.Get("user_id"))
+	if user == "" {
+		user = actorOf(r).User
+	}
+	switch q.Get("role") {
+	case "buyer":
+		f.Buyer = user
+	case "seller":
+		f.Seller = user
+	case "":
+		f.Party = user
+	default:
+		return bursar.InvalidParam("role", "role is \"buyer\" or \"seller\".")
+	}
+	if cp := q.Get("counterparty"); cp != "" {
+		switch {
+		case f.Buyer != "":
+			f.Seller = bursar.UserID(cp)
+		case f.Seller != "":
+			f.Buyer = bursar.UserID(cp)
+		default:
+			return bursar.InvalidParam("counterparty", "counterparty needs role=buyer or role=seller.")
+		}
+	}
+	var err error
+	if f.Limit, err = queryInt(r, "limit", 10); err != nil {
+		return err
+	}
+	for name, dst := range map[string]*time.Time{"created_gte": &f.From, "created_lt": &f.To} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return bursar.InvalidParam(name, "%s is an RFC 3339 time such as 2026-11-21T00:00:00Z.", name)
+			}
+			*dst = t
+		}
+	}
+	orders, more, err := s.deps.Orders.List(r.Context(), actorOf(r), f)
+	if err != nil {
+		return err
+	}
+	list := listObject[orderObject]{Object: "list", URL: "/v1/orders", HasMore: more, Data: make([]orderObject, 0, len(orders))}
+	for _, o := range orders {
+		list.Data = append(list.Data, orderJSON(o))
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) handleOrderPay(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Method          bursar.Channel `json:"method"`
+		PaymentPassword string         `json:"payment_password"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Method != bursar.ChannelWallet {
+		return bursar.InvalidParam("method", "Orders are paid with method \"wallet\" here.")
+	}
+	o, err := s.deps.Orders.PayWithWallet(r.Context(), actorOf(r), bursar.OrderID(r.PathValue("id")), in.PaymentPassword)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, orderJSON(o))
+	return nil
+}
+
+func (s *Server) handleOrderConfirm(w http.ResponseWriter, r *http.Request) error {
+	o, err := s.deps.Orders.Confirm(r.Context(), actorOf(r), bursar.OrderID(r.PathValue("id")))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, orderJSON(o))
+	return nil
+}

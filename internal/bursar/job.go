@@ -1,0 +1,23 @@
+package bursar
+
+import "time"
+
+// JobKind names a kind of work that happens later.
+type JobKind string
+
+// The job kinds.
+const (
+	JobRelease JobKind = "release" // release a paid order's escrow at its release_at
+	JobExpire  JobKind = "expire"  // close an order still pending at its expiry
+)
+
+// Job is durable work due at a time. At most one job of a kind exists per
+// reference (an order ID), so scheduling is idempotent; the work itself must
+// be too, because a job may run more than once.
+type Job struct {
+	ID       int64
+	Kind     JobKind
+	Ref      string
+	RunAt    time.Time
+	Attempts int
+}

@@ -1,0 +1,18 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"bursar.dev/bursar/internal/bursar"
+)
+
+// AuditInsert implements store.Tx. The entry's ID is the database's; a is
+// appended whatever its ID field holds.
+func (t *tx) AuditInsert(ctx context.Context, a bursar.AuditEntry) error {
+	const q = `INSERT INTO audit_log (actor, action, subject, detail, at) VALUES ($1, $2, $3, $4, $5)`
+	if _, err := t.tx.Exec(ctx, q, a.Actor, a.Action, a.Subject, a.Detail, a.At); err != nil {
+		return translate(fmt.Errorf("audit %s by %s: %w", a.Action, a.Actor, err))
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"bursar.dev/bursar/internal/bursar"
+)
+
+// UserInsert implements store.Tx.
+func (t *tx) UserInsert(ctx context.Context, u bursar.User) error {
+	const q = `INSERT INTO users (id, display_name, avatar_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`
+	if _, err := t.tx.ExecContext(ctx, q, u.ID, u.DisplayName, u.AvatarURL, ms(u.CreatedAt), ms(u.UpdatedAt)); err != nil {
+		return translate(fmt.Errorf("insert user %s: %w", u.ID, err))
+	}
+	return nil
+}
+
+// UserGet implements store.Tx.
+func (t *tx) UserGet(ctx context.Context, id bursar.UserID) (bursar.User, error) {
+	var u bursar.User
+	var created, updated int64
+	const q = `SELECT id, display_name, avatar_url, created_at, updated_at FROM users WHERE id = ?`
+	err := t.tx.QueryRowContext(ctx, q, id).Scan(&u.ID, &u.DisplayName, &u.AvatarURL, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, bursar.Errorf(bursar.NotFound, "There is no user %s.", id)
+	}
+	if err != nil {
+		return u, translate(fmt.Errorf("read user %s: %w", id, err))
+	}
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	return u, nil
+}
+
+// UserUpdate implements store.Tx.
+func (t *tx) UserUpdate(ctx context.Context, u bursar.User) error {
+	const q = `UPDATE users SET display_name = ?, avatar_url = ?, updated_at = ? WHERE id = ?`
+	res, err := t.tx.ExecContext(ctx, q, u.DisplayName, u.AvatarURL, ms(u.UpdatedAt), u.ID)
+	if err != nil {
+		return translate(fmt.Errorf("update user %s: %w", u.ID, err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return bursar.Errorf(bursar.NotFound, "There is no user %s.", u.ID)
+	}
+	return nil
+}
+
+// SecretGet implements store.Tx.
+func (t *tx) SecretGet(ctx context.Context, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error) {
+	s := bursar.Secret{User: user, Kind: kind}
+	var locked sql.NullInt64
+	var updated int64
+	const q = `SELECT hash, wrong_tries, locked_until, updated_at FROM secrets WHERE user_id = ? AND kind = ?`
+	err := t.tx.QueryRowContext(ctx, q, user, kind).Scan(&s.Hash, &s.WrongTries, &locked, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, bursar.Errorf(bursar.NotFound, "The user %s has no %s password.", user, kind)
+	}
+	if err != nil {
+		return s, translate(fmt.Errorf("read %s password of %s: %w", kind, user, err))
+	}
+	s.LockedUntil, s.UpdatedAt = fromNullMS(locked), fromMS(updated)
+	return s, nil
+}
+
+// SecretGetForUpdate implements store.Tx. It is SecretGet: a write
+// transaction holds SQLite's one write lock from its start, so no other
+// writer can read the row in between.
+func (t *tx) SecretGetForUpdate(ctx context.Context, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error) {
+	return t.SecretGet(ctx, user, kind)
+}
+
+// SecretPut implements store.Tx. A user that does not exist is
+// bursar.NotFound.
+func (t *tx) SecretPut(ctx context.Context, s bursar.Secret) error {
+	const q = `INSERT INTO secrets (user_id, kind, hash, wrong_tries, locked_until, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, kind) DO UPDATE SET hash = excluded.hash, wrong_tries = excluded.wrong_tries,
+			locked_until = excluded.locked_until, updated_at = excluded.updated_at`
+	_, err := t.tx.ExecContext(ctx, q, s.User, s.Kind, s.Hash, s.WrongTries, nullMS(s.LockedUntil), ms(s.UpdatedAt))
+	if err != nil {
+		return translate(fmt.Errorf("store %s password of %s: %w", s.Kind, s.User, err))
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/store"
+)
+
+func testIdempotency(t *testing.T, h Harness) {
+	ctx := context.Background()
+	type began struct {
+		Rec   store.IdempotencyRecord
+		Fresh bool
+	}
+	begin := func(t *testing.T, db store.DB, scope, key, hash string, now time.Time) began {
+		t.Helper()
+		var b began
+		err := db.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			b.Rec, b.Fresh, err = tx.IdempotencyBegin(ctx, scope, key, hash, now)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("IdempotencyBegin(%s, %s): %v", scope, key, err)
+		}
+		return b
+	}
+
+	t.Run("a key is begun, replayed in flight, finished, replayed and forgotten", func(t *testing.T) {
+		db := h.Open(t)
+		steps := []struct {
+			name string
+			do   func(t *testing.T) began
+			want began
+		}{
+			{"a new key", func(t *testing.T) began { return begin(t, db, "cred_1", "k1", "h1", t0.In(cst)) },
+				began{Fresh: true}},
+			{"the key while the first request runs", func(t *testing.T) began {
+				return begin(t, db, "cred_1", "k1", "h2", t0.Add(time.Second))
+			}, began{Rec: store.IdempotencyRecord{Hash: "h1", CreatedAt: t0}}},
+			{"the same key of another credential", func(t *testing.T) began {
+				return begin(t, db, "cred_2", "k1", "h3", t0)
+			}, began{Fresh: true}},
+			{"the key once finished", func(t *testing.T) began {
+				mustWrite(t, db, func(tx store.Tx) error {
+					return tx.IdempotencyFinish(ctx, "cred_1", "k1", 201, []byte(`{"id":"ord_1"}`))
+				})
+				return begin(t, db, "cred_1", "k1", "h1", t0.Add(time.Minute))
+			}, began{Rec: store.IdempotencyRecord{Hash: "h1", Status: 201, Body: []byte(`{"id":"ord_1"}`), CreatedAt: t0}}},
+			{"the key once finished with an empty body", func(t *testing.T) began {
+				mustWrite(t, db, func(tx store.Tx) error { return tx.IdempotencyFinish(ctx, "cred_2", "k1", 204, nil) })
+				return begin(t, db, "cred_2", "k1", "h3", t0.Add(time.Minute))
+			}, began{Rec: store.IdempotencyRecord{Hash: "h3", Status: 204, CreatedAt: t0}}},
+			{"the key once forgotten", func(t *testing.T) began {
+				mustWrite(t, db, func(tx store.Tx) error { return tx.IdempotencyForget(ctx, "cred_1", "k1") })
+				return begin(t, db, "cred_1", "k1", "h4", t0.Add(time.Hour))
+			}, began{Fresh: true}},
+		}
+		for _, s := range steps {
+			got := s.do(t)
+			if diff := cmp.Diff(s.want, got); diff != "" {
+				t.Errorf("%s: IdempotencyBegin mismatch (-want +got):\n%s", s.name, diff)
+			}
+			checkUTC(t, s.name, got.Rec.CreatedAt)
+		}
+	})
+
+	t.Run("finishing a key never begun is not found; forgetting one is no error", func(t *testing.T) {
+		db := h.Open(t)
+		err := db.InTx(ctx, func(tx store.Tx) error { return tx.IdempotencyFinish(ctx, "cred_1", "nope", 200, nil) })
+		wantCode(t, "IdempotencyFinish", err, bursar.NotFound)
+		err = db.InTx(ctx, func(tx store.Tx) error { return tx.IdempotencyForget(ctx, "cred_1", "nope") })
+		wantCode(t, "IdempotencyForget", err, "")
+	})
+
+	t.Run("of parallel requests with one key exactly one is first", func(t *testing.T) {
+		db := h.Open(t)
+		const n = 16
+		var fresh, replays atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range n {
+			wg.Go(func() {
+				<-start
+				err := db.InTx(ctx, func(tx store.Tx) error {
+					rec, first, err := tx.IdempotencyBegin(ctx, "cred_1", "k", "h", t0)
+					switch {
+					case err != nil:
+						return err
+					case first:
+						fresh.Add(1)
+					case rec.Hash == "h":
+						replays.Add(1)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Errorf("IdempotencyBegin: %v", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if fresh.Load() != 1 || replays.Load() != n-1 {
+			t.Errorf("%d first requests and %d replays, want 1 and %d", fresh.Load(), replays.Load(), n-1)
+		}
+	})
+}
