@@ -22,6 +22,19 @@ import (
 	"bursar.dev/bursar/internal/store/postgres/pgtest"
 )
 
+// binDir holds the binary that tests run as a process; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "bursar-bin-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
 // lineWriter hands each line written to it to the test over a channel, so the
 // server goroutine writes while the test reads.
 type lineWriter struct{ lines chan string }
@@ -192,11 +205,7 @@ func TestMigrateAndLedgerVerify(t *testing.T) {
 // TestSIGTERM runs the real binary and stops it with SIGTERM, as a process
 // supervisor would.
 func TestSIGTERM(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bursar")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

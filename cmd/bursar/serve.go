@@ -86,7 +86,8 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	srv := &http.Server{
 		Handler: api.New(api.Deps{Log: log, Auth: service.NewAuth(d), Users: service.NewUsers(d),
 			Items: service.NewItems(d), Orders: service.NewOrders(d), Wallets: service.NewWallets(d),
-			Idempotency: service.NewIdempotency(d)}),
+			Idempotency: service.NewIdempotency(d), Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d),
+			Entitlements: service.NewEntitlements(d)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -15,13 +15,16 @@ import (
 
 // Deps is what the API needs.
 type Deps struct {
-	Log         *slog.Logger
-	Auth        *service.Auth
-	Users       *service.Users
-	Items       *service.Items
-	Orders      *service.Orders
-	Wallets     *service.Wallets
-	Idempotency *service.Idempotency
+	Log          *slog.Logger
+	Auth         *service.Auth
+	Users        *service.Users
+	Items        *service.Items
+	Orders       *service.Orders
+	Wallets      *service.Wallets
+	Idempotency  *service.Idempotency
+	Refunds      *service.Refunds
+	Reviews      *service.Reviews
+	Entitlements *service.Entitlements
 }
 
 // Server serves the API.
@@ -34,6 +37,9 @@ type Server struct {
 
 // New returns the API server with every route registered.
 func New(d Deps) *Server {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	s.handle("GET /healthz", s.handleHealthz)
 
@@ -59,6 +65,20 @@ func New(d Deps) *Server {
 	s.handle("GET /v1/orders/{id}", s.private(s.handleOrderGet))
 	s.handle("POST /v1/orders/{id}/pay", s.private(s.handleOrderPay))
 	s.handle("POST /v1/orders/{id}/confirm", s.private(s.handleOrderConfirm))
+	s.handle("POST /v1/orders/{id}/refunds", s.private(s.handleRefundCreate))
+	s.handle("GET /v1/orders/{id}/refunds", s.private(s.handleRefundList))
+	s.handle("POST /v1/orders/{id}/review", s.private(s.handleReviewCreate))
+
+	s.handle("GET /v1/refunds/{id}", s.private(s.handleRefundGet))
+	s.handle("POST /v1/refunds/{id}/approve", s.private(s.handleRefundApprove))
+	s.handle("POST /v1/refunds/{id}/reject", s.private(s.handleRefundReject))
+
+	s.handle("GET /v1/users/{id}/reviews", s.private(s.handleReviewList))
+	s.handle("GET /v1/users/{id}/rating", s.private(s.handleRatingGet))
+	s.handle("GET /v1/entitlements", s.private(s.handleEntitlementGet))
+
+	s.handle("GET /openapi.json", s.handleOpenAPI)
+	s.handle("GET /docs", s.handleDocs)
 
 	s.handler = s.withRequestID(s.mux)
 	return s

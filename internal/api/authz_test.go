@@ -23,6 +23,11 @@ func TestAnotherUsersObjects(t *testing.T) {
 		item := c.must(201, "POST", "/v1/items", c.key, `{"seller_id":"seller","kind":"course","title":"Go","price":100}`)
 		order := c.must(201, "POST", "/v1/orders", victim, fmt.Sprintf(`{"buyer_id":"victim","item_id":%q}`, item["id"]))
 		oid := order["id"].(string)
+		// A paid order of the victim's with a refund request waiting.
+		paid := c.must(201, "POST", "/v1/orders", victim, fmt.Sprintf(`{"buyer_id":"victim","item_id":%q}`,
+			c.must(201, "POST", "/v1/items", c.key, `{"seller_id":"seller","kind":"session","title":"Chat","price":100,"duration_seconds":60}`)["id"]))
+		c.must(200, "POST", "/v1/orders/"+paid["id"].(string)+"/pay", victim, `{"method":"wallet","payment_password":"246810"}`)
+		rid := c.must(201, "POST", "/v1/orders/"+paid["id"].(string)+"/refunds", victim, `{"reason":"changed my mind"}`)["id"].(string)
 
 		type call struct{ method, path, body string }
 		walk := map[string]call{
@@ -38,6 +43,17 @@ func TestAnotherUsersObjects(t *testing.T) {
 			"POST /v1/orders/{id}/pay":               {"POST", "/v1/orders/" + oid + "/pay", `{"method":"wallet","payment_password":"246810"}`},
 			"POST /v1/orders/{id}/confirm":           {"POST", "/v1/orders/" + oid + "/confirm", ""},
 			"POST /v1/tokens/revoke":                 {"POST", "/v1/tokens/revoke", `{"token":"` + victim + `"}`},
+			"POST /v1/orders/{id}/refunds":           {"POST", "/v1/orders/" + oid + "/refunds", `{"reason":"x"}`},
+			"GET /v1/orders/{id}/refunds":            {"GET", "/v1/orders/" + oid + "/refunds", ""},
+			"POST /v1/orders/{id}/review":            {"POST", "/v1/orders/" + oid + "/review", `{"score":1,"comment":"x"}`},
+			"GET /v1/refunds/{id}":                   {"GET", "/v1/refunds/" + rid, ""},
+			"POST /v1/refunds/{id}/approve":          {"POST", "/v1/refunds/" + rid + "/approve", `{}`},
+			"POST /v1/refunds/{id}/reject":           {"POST", "/v1/refunds/" + rid + "/reject", `{"reason":"no"}`},
+			"GET /v1/entitlements":                   {"GET", "/v1/entitlements?user_id=victim&item_id=" + item["id"].(string), ""},
+			"GET /v1/users/{id}/reviews":             {}, // reviews are public
+			"GET /v1/users/{id}/rating":              {}, // ratings are public
+			"GET /openapi.json":                      {}, // public
+			"GET /docs":                              {}, // public
 			"GET /v1/items/{id}":                     {}, // the catalogue is public to every credential
 			"POST /v1/items":                         {"POST", "/v1/items", `{"seller_id":"victim","kind":"course","title":"x"}`},
 			"POST /v1/orders":                        {"POST", "/v1/orders", fmt.Sprintf(`{"buyer_id":"victim","item_id":%q}`, item["id"])},
@@ -69,8 +85,11 @@ func TestAnotherUsersObjects(t *testing.T) {
 		}
 		// Nothing changed for the victim.
 		w := c.must(200, "GET", "/v1/users/victim/wallet", victim, "")
-		if w["cash"].(float64) != 10000 {
-			t.Errorf("the victim's cash = %v, want 10000", w["cash"])
+		if w["cash"].(float64) != 10000-100 {
+			t.Errorf("the victim's cash = %v, want 9900", w["cash"])
+		}
+		if r := c.must(200, "GET", "/v1/refunds/"+rid, victim, ""); r["status"] != "requested" {
+			t.Errorf("the victim's refund is %v, want requested", r["status"])
 		}
 		o := c.must(200, "GET", "/v1/orders/"+oid, victim, "")
 		if o["status"] != "pending" {

@@ -189,10 +189,11 @@ func visibleOrder(ctx context.Context, tx store.Tx, actor bursar.Actor, id bursa
 func (s *Orders) List(ctx context.Context, actor bursar.Actor, f bursar.OrderFilter) ([]bursar.Order, bool, error) {
 	if !actor.IsPlatform() {
 		switch {
+		case (f.Buyer != "" && f.Buyer != actor.User) || (f.Seller != "" && f.Seller != actor.User) ||
+			(f.Party != "" && f.Party != actor.User):
+			return nil, false, nil // someone else's orders: an empty list, as if there were none
 		case f.Buyer == "" && f.Seller == "":
 			f.Party = actor.User
-		case (f.Buyer != "" && f.Buyer != actor.User) || (f.Seller != "" && f.Seller != actor.User):
-			return nil, false, nil // someone else's orders: an empty list, as if there were none
 		}
 	}
 	if f.Limit == 0 {

@@ -79,13 +79,18 @@ func platformOnly(a bursar.Actor) error {
 	return nil
 }
 
+// actorName names an actor in records people read: "user:42",
+// "platform:key_…", or "system" for the service's own jobs.
+func actorName(a bursar.Actor) string {
+	switch {
+	case a.Credential == "":
+		return "system"
+	case a.Kind == bursar.CredentialUser:
+		return "user:" + string(a.User)
+	}
+	return "platform:" + string(a.Credential)
+}
+
 func audit(ctx context.Context, tx store.Tx, a bursar.Actor, action, subject, detail string, at time.Time) error {
-	actor := "platform:" + string(a.Credential)
-	if a.Kind == bursar.CredentialUser {
-		actor = "user:" + string(a.User)
-	}
-	if a.Credential == "" {
-		actor = "system"
-	}
-	return tx.AuditInsert(ctx, bursar.AuditEntry{Actor: actor, Action: action, Subject: subject, Detail: detail, At: at})
+	return tx.AuditInsert(ctx, bursar.AuditEntry{Actor: actorName(a), Action: action, Subject: subject, Detail: detail, At: at})
 }

@@ -128,3 +128,13 @@ func (b *bundle) balance(t *testing.T, id bursar.AccountID) bursar.Amount {
 	must(t, err)
 	return a.Balance
 }
+
+func (b *bundle) refunds() *service.Refunds { return service.NewRefunds(b.deps) }
+
+// paid buys item as the buyer and pays it from the wallet.
+func (b *bundle) paid(t *testing.T, item bursar.Item) bursar.Order {
+	t.Helper()
+	o, err := b.orders.PayWithWallet(context.Background(), b.buyer, b.buy(t, item).ID, pin)
+	must(t, err)
+	return o
+}

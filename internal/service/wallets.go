@@ -91,7 +91,15 @@ func (ws *Wallets) Statement(ctx context.Context, actor bursar.Actor, user bursa
 	slices.SortStableFunc(lines, func(a, b StatementLine) int { return cmp.Compare(b.Entry, a.Entry) })
 	more := len(lines) > limit
 	if more {
-		lines = lines[:limit]
+		// End the page at an entry boundary: the next page starts before
+		// the last entry shown, so an entry split across pages would lose
+		// its other line.
+		n := limit
+		for n < len(lines) && lines[n].Entry == lines[n-1].Entry {
+			n++
+		}
+		more = n < len(lines)
+		lines = lines[:n]
 	}
 	return lines, more, err
 }

@@ -157,6 +157,32 @@ type Tx interface {
 
 	// AuditInsert appends to the audit log.
 	AuditInsert(ctx context.Context, a bursar.AuditEntry) error
+
+	// RefundInsert stores a new refund; bursar.Conflict if its ID is taken
+	// or the order already has a refund in status requested.
+	RefundInsert(ctx context.Context, r bursar.Refund) error
+	// RefundGet returns a refund, or bursar.NotFound.
+	RefundGet(ctx context.Context, id bursar.RefundID) (bursar.Refund, error)
+	// RefundGetForUpdate is RefundGet that locks the row until the
+	// transaction ends.
+	RefundGetForUpdate(ctx context.Context, id bursar.RefundID) (bursar.Refund, error)
+	// RefundUpdate stores a refund's status, decision, split and DecidedAt
+	// if it is still in status from; bursar.WrongState when it moved on,
+	// bursar.NotFound when there is no such refund.
+	RefundUpdate(ctx context.Context, r bursar.Refund, from bursar.RefundStatus) error
+	// RefundList returns an order's refunds, oldest first.
+	RefundList(ctx context.Context, order bursar.OrderID) ([]bursar.Refund, error)
+
+	// ReviewInsert stores a review; bursar.Conflict if the order has one.
+	ReviewInsert(ctx context.Context, r bursar.Review) error
+	// ReviewGet returns an order's review, or bursar.NotFound.
+	ReviewGet(ctx context.Context, order bursar.OrderID) (bursar.Review, error)
+	// ReviewList returns a seller's reviews, newest first (by creation
+	// time, then order ID), at most limit, older than the review of order
+	// after when it is not empty, and whether there are more.
+	ReviewList(ctx context.Context, seller bursar.UserID, after bursar.OrderID, limit int) ([]bursar.Review, bool, error)
+	// ReviewSummary counts a seller's reviews by score.
+	ReviewSummary(ctx context.Context, seller bursar.UserID) (bursar.RatingSummary, error)
 }
 
 // StatementLine is one posting to an account, with its entry.

@@ -16,6 +16,9 @@ var conflicts = map[string]string{ //nolint:gosec // G101: the word "credential"
 	"items_pkey":              "An item with this ID already exists.",
 	"orders_pkey":             "An order with this ID already exists.",
 	"orders_order_no_unique":  "An order with this order number already exists.",
+	"refunds_pkey":            "A refund with this ID already exists.",
+	"refunds_one_open":        "The order already has a refund request waiting for a decision.",
+	"reviews_pkey":            "The order already has a review.",
 }
 
 // errNoUser is a foreign-key violation. The only foreign keys a client's

@@ -20,6 +20,10 @@ var conflicts = map[string]string{ //nolint:gosec // G101: the word "credential"
 	"items.id":         "An item with this ID already exists.",
 	"orders.id":        "An order with this ID already exists.",
 	"orders.order_no":  "An order with this order number already exists.",
+	"refunds.id":       "A refund with this ID already exists.",
+	// Only the partial index refunds_one_open is unique on order_id.
+	"refunds.order_id": "The order already has a refund request waiting for a decision.",
+	"reviews.order_id": "The order already has a review.",
 }
 
 // errNoUser is a foreign-key violation. SQLite does not say which key failed,

@@ -41,6 +41,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("items", func(t *testing.T) { testItems(t, h) })
 	t.Run("orders", func(t *testing.T) { testOrders(t, h) })
 	t.Run("order lists", func(t *testing.T) { testOrderList(t, h) })
+	t.Run("refunds", func(t *testing.T) { testRefunds(t, h) })
+	t.Run("reviews", func(t *testing.T) { testReviews(t, h) })
 	t.Run("jobs", func(t *testing.T) { testJobs(t, h) })
 	t.Run("idempotency", func(t *testing.T) { testIdempotency(t, h) })
 	t.Run("audit", func(t *testing.T) { testAudit(t, h) })

@@ -1,0 +1,204 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/store"
+)
+
+// Refunds handles a buyer's requests for money back and their decisions.
+type Refunds struct{ deps Deps }
+
+// NewRefunds returns the refund use cases.
+func NewRefunds(d Deps) *Refunds { return &Refunds{deps: d} }
+
+// Request asks for amount back from a paid purchase, or for everything still
+// in escrow when amount is nil. The escrow release pauses until the seller
+// or the platform decides. Outcomes: bursar.Conflict when a request is
+// already waiting; bursar.WrongState when the order is not paid (pending,
+// or already released to the seller); bursar.Invalid when amount is more
+// than is still held.
+func (s *Refunds) Request(ctx context.Context, actor bursar.Actor, id bursar.OrderID, amount *bursar.Amount, reason string) (bursar.Refund, error) {
+	if err := bursar.ValidateReason("reason", reason); err != nil {
+		return bursar.Refund{}, err
+	}
+	var r bursar.Refund
+	err := s.deps.DB.InTx(ctx, func(tx store.Tx) error {
+		o, err := visibleOrder(ctx, tx, actor, id, true)
+		if err != nil {
+			return err
+		}
+		if !actor.MaySee(o.Buyer) {
+			return bursar.Errorf(bursar.Forbidden, "Only the buyer asks for a refund.")
+		}
+		switch o.Status {
+		case bursar.OrderPaid:
+		case bursar.OrderRefundRequested:
+			return bursar.Errorf(bursar.Conflict, "The order %s already has a refund request waiting for a decision.", o.ID)
+		case bursar.OrderCompleted:
+			return bursar.Errorf(bursar.WrongState, "The order %s was already released to the seller, so it can no longer be refunded here.", o.ID)
+		default:
+			return bursar.OrderWrongState(o, "refunded")
+		}
+		held := o.Escrowed()
+		want := held
+		if amount != nil {
+			want = *amount
+		}
+		if want <= 0 || want > held {
+			return bursar.InvalidParam("amount", "A refund is between 0.01 and the %s yuan still held for this order.", held.Yuan())
+		}
+		now := s.deps.now()
+		r = bursar.Refund{ID: bursar.RefundID(newID("rfd_")), Order: o.ID, Amount: money(want, o), Reason: reason,
+			Status: bursar.RefundRequested, RequestedBy: actorName(actor), CreatedAt: now}
+		if err := tx.RefundInsert(ctx, r); err != nil {
+			return err
+		}
+		o.Status, o.UpdatedAt = bursar.OrderRefundRequested, now
+		if err := tx.OrderUpdate(ctx, o, bursar.OrderPaid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "refund.request", string(o.ID), fmt.Sprintf("%s yuan: %s", want.Yuan(), reason), now)
+	})
+	return r, err
+}
+
+// Approve returns a requested refund's money where it came from: for a
+// wallet payment, to earnings first (as much as the payment took from
+// there), then cash. A refund of everything left ends the purchase and its
+// access; a partial one resumes the hold on the rest. Only the seller or the
+// platform decides.
+func (s *Refunds) Approve(ctx context.Context, actor bursar.Actor, id bursar.RefundID, note string) (bursar.Refund, error) {
+	if len(note) > 500 {
+		return bursar.Refund{}, bursar.InvalidParam("note", "A note is at most 500 bytes.")
+	}
+	return s.decide(ctx, actor, id, func(tx store.Tx, r *bursar.Refund, o *bursar.Order, now time.Time) error {
+		if o.Channel != bursar.ChannelWallet {
+			return bursar.Errorf(bursar.ChannelFailed, "Refunds through %s are not available in this version.", o.Channel)
+		}
+		r.ToEarnings, r.ToCash = bursar.RefundSplit(*o, r.Amount.Amount)
+		r.Status, r.DecisionNote = bursar.RefundSucceeded, note
+		escrow := bursar.EscrowAccount(o.ID)
+		var postings []bursar.Posting
+		if r.ToEarnings > 0 {
+			postings = append(postings, bursar.Transfer(escrow, bursar.UserEarningsAccount(o.Buyer), money(r.ToEarnings, *o))...)
+		}
+		if r.ToCash > 0 {
+			postings = append(postings, bursar.Transfer(escrow, bursar.UserCashAccount(o.Buyer), money(r.ToCash, *o))...)
+		}
+		if _, err := tx.EntryPost(ctx, bursar.Entry{Key: "refund:" + string(r.ID), Kind: "refund", Ref: string(o.ID),
+			Postings: postings, PostedAt: now}); err != nil {
+			return err
+		}
+		o.Refunded += r.Amount.Amount
+		if o.Refunded == o.Amount.Amount {
+			o.Status = bursar.OrderRefunded
+			o.AccessUntil = now // a full refund takes the purchase back
+			return tx.JobCancel(ctx, bursar.JobRelease, string(o.ID))
+		}
+		return resumeHold(ctx, tx, o, now)
+	})
+}
+
+// Reject refuses a requested refund with a reason; the hold resumes and the
+// escrow is released at the original time, or at once if that has passed.
+func (s *Refunds) Reject(ctx context.Context, actor bursar.Actor, id bursar.RefundID, reason string) (bursar.Refund, error) {
+	if err := bursar.ValidateReason("reason", reason); err != nil {
+		return bursar.Refund{}, err
+	}
+	return s.decide(ctx, actor, id, func(tx store.Tx, r *bursar.Refund, o *bursar.Order, now time.Time) error {
+		r.Status, r.DecisionNote = bursar.RefundRejected, reason
+		return resumeHold(ctx, tx, o, now)
+	})
+}
+
+func resumeHold(ctx context.Context, tx store.Tx, o *bursar.Order, now time.Time) error {
+	o.Status = bursar.OrderPaid
+	return tx.JobSchedule(ctx, bursar.JobRelease, string(o.ID), maxTime(o.ReleaseAt, now))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// decide loads a requested refund and its order under lock, lets apply
+// decide, and stores both with an audit record.
+func (s *Refunds) decide(ctx context.Context, actor bursar.Actor, id bursar.RefundID,
+	apply func(tx store.Tx, r *bursar.Refund, o *bursar.Order, now time.Time) error) (bursar.Refund, error) {
+	var r bursar.Refund
+	err := s.deps.DB.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		r, err = tx.RefundGetForUpdate(ctx, id)
+		if bursar.ErrorCode(err) == bursar.NotFound {
+			return notFound("refund", id)
+		}
+		if err != nil {
+			return err
+		}
+		o, err := visibleOrder(ctx, tx, actor, r.Order, true)
+		if bursar.ErrorCode(err) == bursar.NotFound {
+			return notFound("refund", id)
+		}
+		if err != nil {
+			return err
+		}
+		if !actor.MaySee(o.Seller) {
+			return bursar.Errorf(bursar.Forbidden, "Only the seller or the platform decides a refund.")
+		}
+		if r.Status != bursar.RefundRequested || o.Status != bursar.OrderRefundRequested {
+			return bursar.Errorf(bursar.WrongState, "The refund %s was already %s.", r.ID, r.Status)
+		}
+		now := s.deps.now()
+		if err := apply(tx, &r, &o, now); err != nil {
+			return err
+		}
+		r.DecidedBy, r.DecidedAt = actorName(actor), now
+		o.UpdatedAt = now
+		if err := tx.RefundUpdate(ctx, r, bursar.RefundRequested); err != nil {
+			return err
+		}
+		if err := tx.OrderUpdate(ctx, o, bursar.OrderRefundRequested); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "refund."+string(r.Status), string(r.ID),
+			fmt.Sprintf("order %s, %s yuan: %s", o.ID, r.Amount.Amount.Yuan(), r.DecisionNote), now)
+	})
+	return r, err
+}
+
+// Get returns a refund the actor may see: the order's buyer's or seller's.
+func (s *Refunds) Get(ctx context.Context, actor bursar.Actor, id bursar.RefundID) (bursar.Refund, error) {
+	var r bursar.Refund
+	err := s.deps.read(ctx, func(tx store.Tx) error {
+		var err error
+		if r, err = tx.RefundGet(ctx, id); err != nil {
+			return err
+		}
+		_, err = visibleOrder(ctx, tx, actor, r.Order, false)
+		return err
+	})
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		return bursar.Refund{}, notFound("refund", id)
+	}
+	return r, err
+}
+
+// List returns an order's refunds, oldest first.
+func (s *Refunds) List(ctx context.Context, actor bursar.Actor, id bursar.OrderID) ([]bursar.Refund, error) {
+	var rs []bursar.Refund
+	err := s.deps.read(ctx, func(tx store.Tx) error {
+		if _, err := visibleOrder(ctx, tx, actor, id, false); err != nil {
+			return err
+		}
+		var err error
+		rs, err = tx.RefundList(ctx, id)
+		return err
+	})
+	return rs, err
+}
