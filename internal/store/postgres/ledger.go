@@ -76,7 +76,7 @@ func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) e
 	const q = `UPDATE account_balances SET balance = balance + $1, version = version + 1
 		WHERE account_id = $2 AND shard = $3 AND currency = $4 AND (may_go_negative OR balance + $1 >= 0)`
 	shard := d.Account.ShardFor(e.Key)
-	for created := false; ; created = true {
+	for retried := false; ; retried = true {
 		res, err := t.tx.Exec(ctx, q, d.Amount, d.Account, shard, d.Currency)
 		if err != nil {
 			return translate(fmt.Errorf("update balance of %s: %w", d.Account, err))
@@ -90,12 +90,16 @@ func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) e
 			return err
 		case found && currency != d.Currency:
 			return bursar.Errorf(bursar.Invalid, "The account %s holds %s, not %s.", d.Account, currency, d.Currency)
-		case found || created:
+		case retried:
 			return insufficient(d.Account)
+		case !found:
+			if err := t.accountCreate(ctx, d.Account, d.Currency, e); err != nil {
+				return err
+			}
 		}
-		if err := t.accountCreate(ctx, d.Account, d.Currency, e); err != nil {
-			return err
-		}
+		// Retry once: either this transaction just created the account, or
+		// another one committed it after the update above looked, which under
+		// READ COMMITTED the next statement sees.
 	}
 }
 
