@@ -225,7 +225,8 @@ func TestTwoProcessesReleaseOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := createKey(t, "--db", url)
-	common := []string{"--db", url, "--pepper-file", pepper, "--commission-bps", "1000", "--data-dir", t.TempDir()}
+	// No sandboxes: two processes would share their state files.
+	common := []string{"--db", url, "--pepper-file", pepper, "--commission-bps", "1000", "--data-dir", t.TempDir(), "--sandbox=false"}
 	p1 := startProcess(t, common...)
 	p2 := startProcess(t, common...)
 	a1, a2 := client{t, p1.base}, client{t, p2.base}

@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			migrateCommand(getenv),
 			ledgerCommand(getenv),
 			keysCommand(getenv),
+			sandboxCommand(getenv),
 		},
 		// Errors are returned, not turned into os.Exit inside the library,
 		// so run stays testable and main alone decides the exit code.

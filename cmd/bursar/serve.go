@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -39,7 +41,7 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the API on the configured database, migrating it first",
-		Flags: append(append(dbFlags(getenv), serviceFlags(getenv)...),
+		Flags: append(append(append(dbFlags(getenv), serviceFlags(getenv)...), channelFlags(getenv)...),
 			&cli.StringFlag{
 				Name:    "addr",
 				Value:   "127.0.0.1:8080",
@@ -75,33 +77,63 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 
-	// 2. Build the use cases on the store.
-	d, err := deps(cmd, db, log)
-	if err != nil {
-		return err
-	}
-	jobs := service.NewJobs(d)
-
-	// 3. Build the HTTP server.
-	srv := &http.Server{
-		Handler: api.New(api.Deps{Log: log, Auth: service.NewAuth(d), Users: service.NewUsers(d),
-			Items: service.NewItems(d), Orders: service.NewOrders(d), Wallets: service.NewWallets(d),
-			Idempotency: service.NewIdempotency(d), Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d),
-			Entitlements: service.NewEntitlements(d)}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	// 2. Listen: the channels need the address for their notifications.
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cmd.String("addr"))
 	if err != nil {
 		return err
 	}
+	defer func() { _ = ln.Close() }() // Serve closes it too; this covers the errors before
+	publicURL := cmp.Or(cmd.String("public-url"), "http://"+ln.Addr().String())
+	mux := http.NewServeMux()
+
+	// 3. The channels: the in-process sandboxes, or the configured ones.
+	configs := channelConfigs{alipay: cmd.String("alipay-config"), wechat: cmd.String("wechat-config")}
+	if cmd.Bool("sandbox") {
+		if configs != (channelConfigs{}) {
+			return usageError{errors.New("--alipay-config and --wechat-config need --sandbox=false")}
+		}
+		sb, err := startSandboxes(filepath.Join(dbc.dataDir, "sandbox"), publicURL, publicURL+"/v1/notify/alipay",
+			cmd.Float("sandbox-retry-scale"), log)
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		defer sb.Close()
+		sb.mount(mux)
+		configs = sb.configs
+		log.Warn("payments go to the built-in Alipay and WeChat Pay sandboxes: no real money moves", "url", publicURL)
+	}
+	chans, err := openChannels(configs)
+	if err != nil {
+		return err
+	}
+
+	// 4. Build the use cases on the store and the channels.
+	d, err := deps(cmd, db, log)
+	if err != nil {
+		return err
+	}
+	d.Channels, d.PublicURL = chans, publicURL
+	jobs := service.NewJobs(d)
+
+	// 5. Build the HTTP server.
+	mux.Handle("/", api.New(api.Deps{Log: log, Auth: service.NewAuth(d), Users: service.NewUsers(d),
+		Items: service.NewItems(d), Orders: service.NewOrders(d), Wallets: service.NewWallets(d),
+		Idempotency: service.NewIdempotency(d), Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d),
+		Entitlements: service.NewEntitlements(d), Withdrawals: service.NewWithdrawals(d),
+		Notifications: service.NewNotifications(d)}))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	// The printed URL carries the real port when --addr asked for port 0.
 	fmt.Fprintf(cmd.Root().Writer, "bursar listening on http://%s\n", ln.Addr())
-	log.Info("listening", "addr", ln.Addr().String(), "engine", db.Engine())
+	log.Info("listening", "addr", ln.Addr().String(), "engine", db.Engine(), "public_url", publicURL,
+		"channels", len(chans))
 
-	// 4. Run due jobs (escrow releases, expiries) every second.
+	// 6. Run due jobs (escrow releases, expiries, channel work) every second.
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() {
@@ -110,21 +142,8 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	}()
 	defer func() { stopJobs(); <-jobsDone }()
 
-	// 5. Serve until a signal, then let in-flight requests finish.
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cmd.Duration("shutdown-timeout"))
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	// 7. Serve until a signal, then let in-flight requests finish.
+	if err := serveUntilDone(ctx, srv, ln, cmd.Duration("shutdown-timeout")); err != nil {
 		return err
 	}
 	log.Info("stopped")

@@ -15,16 +15,18 @@ import (
 
 // Deps is what the API needs.
 type Deps struct {
-	Log          *slog.Logger
-	Auth         *service.Auth
-	Users        *service.Users
-	Items        *service.Items
-	Orders       *service.Orders
-	Wallets      *service.Wallets
-	Idempotency  *service.Idempotency
-	Refunds      *service.Refunds
-	Reviews      *service.Reviews
-	Entitlements *service.Entitlements
+	Log           *slog.Logger
+	Auth          *service.Auth
+	Users         *service.Users
+	Items         *service.Items
+	Orders        *service.Orders
+	Wallets       *service.Wallets
+	Idempotency   *service.Idempotency
+	Refunds       *service.Refunds
+	Reviews       *service.Reviews
+	Entitlements  *service.Entitlements
+	Withdrawals   *service.Withdrawals
+	Notifications *service.Notifications
 }
 
 // Server serves the API.
@@ -45,6 +47,8 @@ func New(d Deps) *Server {
 
 	// Public: logging in is how a user gets a token.
 	s.handle("POST /v1/login", s.public(s.handleLogin))
+	// Public: the channels' notifications carry signatures, not tokens.
+	s.handle("POST /v1/notify/{channel}", s.handleNotify)
 
 	s.handle("POST /v1/users", s.private(s.handleUserCreate))
 	s.handle("GET /v1/users/{id}", s.private(s.handleUserGet))
@@ -64,10 +68,16 @@ func New(d Deps) *Server {
 	s.handle("GET /v1/orders", s.private(s.handleOrderList))
 	s.handle("GET /v1/orders/{id}", s.private(s.handleOrderGet))
 	s.handle("POST /v1/orders/{id}/pay", s.private(s.handleOrderPay))
+	s.handle("GET /v1/orders/{id}/payments", s.private(s.handleOrderPayments))
 	s.handle("POST /v1/orders/{id}/confirm", s.private(s.handleOrderConfirm))
 	s.handle("POST /v1/orders/{id}/refunds", s.private(s.handleRefundCreate))
 	s.handle("GET /v1/orders/{id}/refunds", s.private(s.handleRefundList))
 	s.handle("POST /v1/orders/{id}/review", s.private(s.handleReviewCreate))
+
+	s.handle("POST /v1/topups", s.private(s.handleTopupCreate))
+	s.handle("POST /v1/withdrawals", s.private(s.handleWithdrawalCreate))
+	s.handle("POST /v1/withdrawals/{id}/approve", s.private(s.handleWithdrawalApprove))
+	s.handle("POST /v1/withdrawals/{id}/reject", s.private(s.handleWithdrawalReject))
 
 	s.handle("GET /v1/refunds/{id}", s.private(s.handleRefundGet))
 	s.handle("POST /v1/refunds/{id}/approve", s.private(s.handleRefundApprove))
@@ -80,7 +90,7 @@ func New(d Deps) *Server {
 	s.handle("GET /openapi.json", s.handleOpenAPI)
 	s.handle("GET /docs", s.handleDocs)
 
-	s.handler = s.withRequestID(s.mux)
+	s.handler = s.withRequestID(s.withRecovery(s.mux))
 	return s
 }
 

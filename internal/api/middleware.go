@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"bursar.dev/bursar/internal/bursar"
@@ -29,6 +31,27 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set("Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// withRecovery turns a panic in a handler into a logged 500 with the error
+// object, instead of a connection the client sees close. A panic is a bug;
+// the request's transaction, if any, was rolled back by the unwinding.
+func (s *Server) withRecovery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			switch v {
+			case nil:
+				return
+			case http.ErrAbortHandler:
+				panic(v) // net/http's own way to abort a response
+			}
+			s.deps.Log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path,
+				"request_id", requestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
+			s.writeError(w, r, fmt.Errorf("panic: %v", v))
+		}()
+		next.ServeHTTP(w, r)
 	})
 }
 

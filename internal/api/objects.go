@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/channel"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -78,6 +79,43 @@ type orderObject struct {
 	CompletedAt      *string            `json:"completed_at"`
 	AccessUntil      *string            `json:"access_until"`
 	Entries          []entryObject      `json:"entries,omitempty"`
+	// A withdrawal's payee, and why it failed.
+	PayoutAccount string `json:"payout_account,omitempty"`
+	PayoutName    string `json:"payout_name,omitempty"`
+	FailureReason string `json:"failure_reason,omitempty"`
+	NeedsApproval bool   `json:"needs_approval,omitempty"`
+	// What the buyer's client needs to pay through a channel; only in the
+	// answer to paying.
+	NextAction *payActionObject `json:"next_action,omitempty"`
+}
+
+// payActionObject is how the buyer pays at the channel: open or show the
+// URL (a page, or a QR code's content), or hand the order string or params
+// to the channel's app SDK.
+type payActionObject struct {
+	Method      channel.Method    `json:"method"`
+	URL         string            `json:"url,omitempty"`
+	OrderString string            `json:"order_string,omitempty"`
+	Params      map[string]string `json:"params,omitempty"`
+}
+
+type paymentObject struct {
+	Object    string               `json:"object"`
+	OrderID   bursar.OrderID       `json:"order_id"`
+	Channel   bursar.Channel       `json:"channel"`
+	Method    string               `json:"method"`
+	Amount    bursar.Amount        `json:"amount"`
+	Currency  bursar.Currency      `json:"currency"`
+	Status    bursar.PaymentStatus `json:"status"`
+	TradeNo   string               `json:"trade_no"`
+	CreatedAt *string              `json:"created_at"`
+	PaidAt    *string              `json:"paid_at"`
+}
+
+func paymentJSON(p bursar.Payment) paymentObject {
+	return paymentObject{Object: "payment", OrderID: p.Order, Channel: p.Channel, Method: p.Method,
+		Amount: p.Amount.Amount, Currency: p.Amount.Currency, Status: p.Status, TradeNo: p.TradeNo,
+		CreatedAt: timestamp(p.CreatedAt), PaidAt: timestamp(p.PaidAt)}
 }
 
 func orderJSON(o bursar.Order) orderObject {
@@ -91,7 +129,8 @@ func orderJSON(o bursar.Order) orderObject {
 		PaidFromCash: o.PaidFromCash, PaidFromEarnings: o.PaidFromEarnings, Refunded: o.Refunded, Fee: o.Fee,
 		HoldSeconds: int64(o.Hold / time.Second), Metadata: md,
 		CreatedAt: timestamp(o.CreatedAt), ExpiresAt: timestamp(o.ExpiresAt), PaidAt: timestamp(o.PaidAt),
-		ReleaseAt: timestamp(o.ReleaseAt), CompletedAt: timestamp(o.CompletedAt), AccessUntil: timestamp(o.AccessUntil)}
+		ReleaseAt: timestamp(o.ReleaseAt), CompletedAt: timestamp(o.CompletedAt), AccessUntil: timestamp(o.AccessUntil),
+		PayoutAccount: o.PayoutAccount, PayoutName: o.PayoutName, FailureReason: o.FailureReason, NeedsApproval: o.NeedsApproval}
 }
 
 type entryObject struct {

@@ -1,10 +1,14 @@
 package api
 
 import (
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/channel"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -116,20 +120,118 @@ func (s *Server) handleOrderList(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) handleOrderPay(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Method          bursar.Channel `json:"method"`
-		PaymentPassword string         `json:"payment_password"`
+		Method          string `json:"method"`
+		PaymentPassword string `json:"payment_password"`
+		ReturnURL       string `json:"return_url"`
+		OpenID          string `json:"openid"`
+		ClientIP        string `json:"client_ip"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.Method != bursar.ChannelWallet {
-		return bursar.InvalidParam("method", "Orders are paid with method \"wallet\" here.")
+	id := bursar.OrderID(r.PathValue("id"))
+	if in.Method == string(bursar.ChannelWallet) {
+		o, err := s.deps.Orders.PayWithWallet(r.Context(), actorOf(r), id, in.PaymentPassword)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, orderJSON(o))
+		return nil
 	}
-	o, err := s.deps.Orders.PayWithWallet(r.Context(), actorOf(r), bursar.OrderID(r.PathValue("id")), in.PaymentPassword)
+	opt, err := payOptions(r, in.ReturnURL, in.OpenID, in.ClientIP)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, orderJSON(o))
+	o, pay, err := s.deps.Orders.PayWithChannel(r.Context(), actorOf(r), id, channel.Method(in.Method), opt)
+	if err != nil {
+		return err
+	}
+	obj := orderJSON(o)
+	obj.NextAction = &payActionObject{Method: pay.Method, URL: pay.URL, OrderString: pay.OrderString, Params: pay.Params}
+	writeJSON(w, http.StatusOK, obj)
+	return nil
+}
+
+// payOptions checks what some channel methods need. The buyer's IP address
+// (WeChat Pay H5) is given by a platform backend that pays for its buyer,
+// or else taken from the request.
+func payOptions(r *http.Request, returnURL, openID, ip string) (service.PayOptions, error) {
+	if returnURL != "" {
+		if u, err := url.Parse(returnURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return service.PayOptions{}, bursar.InvalidParam("return_url", "A return URL is an absolute http or https URL.")
+		}
+	}
+	if ip == "" {
+		ip = clientIP(r)
+	} else if net.ParseIP(ip) == nil {
+		return service.PayOptions{}, bursar.InvalidParam("client_ip", "%q is not an IP address.", ip)
+	}
+	return service.PayOptions{ReturnURL: returnURL, OpenID: openID, ClientIP: ip}, nil
+}
+
+// clientIP is the buyer's address as WeChat Pay's H5 payments want it: the
+// first X-Forwarded-For hop when a proxy sets one, else the peer.
+func clientIP(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		first, _, _ := strings.Cut(xff, ",")
+		return strings.TrimSpace(first)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) handleOrderPayments(w http.ResponseWriter, r *http.Request) error {
+	id := bursar.OrderID(r.PathValue("id"))
+	ps, err := s.deps.Orders.Payments(r.Context(), actorOf(r), id)
+	if err != nil {
+		return err
+	}
+	list := listObject[paymentObject]{Object: "list", URL: "/v1/orders/" + string(id) + "/payments", Data: make([]paymentObject, 0, len(ps))}
+	for _, p := range ps {
+		list.Data = append(list.Data, paymentJSON(p))
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) handleTopupCreate(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		UserID    bursar.UserID     `json:"user_id"`
+		Amount    *bursar.Amount    `json:"amount"`
+		Method    string            `json:"method"`
+		ReturnURL string            `json:"return_url"`
+		OpenID    string            `json:"openid"`
+		ClientIP  string            `json:"client_ip"`
+		Metadata  map[string]string `json:"metadata"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Amount == nil {
+		return bursar.InvalidParam("amount", "Give the amount to top up, in fen.")
+	}
+	if channel.Method(in.Method).Channel() == "" {
+		return bursar.InvalidParam("method", "A top-up is paid with one of %s.", channel.MethodList())
+	}
+	opt, err := payOptions(r, in.ReturnURL, in.OpenID, in.ClientIP)
+	if err != nil {
+		return err
+	}
+	actor := actorOf(r)
+	o, err := s.deps.Orders.CreateTopup(r.Context(), actor, service.TopupInput{User: in.UserID, Amount: *in.Amount, Metadata: in.Metadata})
+	if err != nil {
+		return err
+	}
+	o, pay, err := s.deps.Orders.PayWithChannel(r.Context(), actor, o.ID, channel.Method(in.Method), opt)
+	if err != nil {
+		return err
+	}
+	obj := orderJSON(o)
+	obj.NextAction = &payActionObject{Method: pay.Method, URL: pay.URL, OrderString: pay.OrderString, Params: pay.Params}
+	writeJSON(w, http.StatusCreated, obj)
 	return nil
 }
 

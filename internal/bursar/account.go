@@ -55,6 +55,12 @@ func UserEarningsAccount(u UserID) AccountID { return AccountID("user:" + string
 // EscrowAccount holds the money of one paid purchase until it is released or refunded.
 func EscrowAccount(o OrderID) AccountID { return AccountID("escrow:" + string(o)) }
 
+// DuplicateEscrowAccount holds a channel payment that arrived for an order
+// already paid another way, until the channel has returned it to the payer.
+func DuplicateEscrowAccount(o OrderID, c Channel) AccountID {
+	return AccountID("escrow:" + string(o) + "-" + string(c))
+}
+
 // ChannelAccount is the money at an outside channel (alipay or wechat).
 func ChannelAccount(c Channel) AccountID { return AccountID("channel:" + string(c)) }
 

@@ -38,12 +38,31 @@ const (
 	OrderClosed          OrderStatus = "closed"           // expired or cancelled unpaid
 )
 
+// The states of a withdrawal; one that needs no approval starts processing:
+//
+//	requested ──approved──▶ processing ──▶ succeeded
+//	    │                                               │
+//	 rejected                                     the channel failed
+//	    ▼                                               ▼
+//	  failed ◀──────────────────────────────────────────┘
+//
+// Its money leaves earnings for payout:pending when requested and comes
+// back when it fails.
+const (
+	OrderRequested  OrderStatus = "requested"  // funds held; waits for the platform's approval
+	OrderProcessing OrderStatus = "processing" // sent to the channel
+	OrderSucceeded  OrderStatus = "succeeded"  // paid out
+	OrderFailed     OrderStatus = "failed"     // rejected or refused by the channel; funds returned
+)
+
 // orderTransitions lists, for each state, the states it may move to.
 var orderTransitions = map[OrderStatus][]OrderStatus{
-	OrderPending:         {OrderPaid, OrderClosed},
+	OrderPending:         {OrderPaid, OrderCompleted, OrderClosed}, // a top-up completes when paid
 	OrderPaid:            {OrderCompleted, OrderRefundRequested},
 	OrderRefundRequested: {OrderPaid, OrderRefunded},
-	OrderClosed:          {OrderPaid}, // a payment that arrives late re-opens it (channels)
+	OrderClosed:          {OrderPaid, OrderCompleted}, // a payment that arrives late re-opens it
+	OrderRequested:       {OrderProcessing, OrderFailed},
+	OrderProcessing:      {OrderSucceeded, OrderFailed},
 }
 
 // CanTransition reports whether an order may move from one state to another.
@@ -83,6 +102,15 @@ type Order struct {
 	// the buyer confirmed. Zero with a course means for ever.
 	AccessUntil time.Time
 	UpdatedAt   time.Time
+
+	// A withdrawal's payee at the channel, the channel's reference for the
+	// payout, and why it failed.
+	PayoutAccount string
+	PayoutName    string
+	ChannelRef    string
+	FailureReason string
+	// NeedsApproval holds a large withdrawal until the platform approves it.
+	NeedsApproval bool
 }
 
 // Escrowed is the money of the order still held in escrow.

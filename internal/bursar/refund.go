@@ -11,11 +11,14 @@ type RefundID string
 // RefundStatus is where a refund request is in its life.
 type RefundStatus string
 
-// The refund states: requested → succeeded | rejected.
+// The refund states: requested → succeeded | rejected; a refund of a
+// channel payment passes through processing while the channel works, and
+// goes back to requested, with the channel's reason, if the channel refuses.
 const (
-	RefundRequested RefundStatus = "requested" // asked by the buyer; escrow release paused
-	RefundSucceeded RefundStatus = "succeeded" // approved: the money went back where it came from
-	RefundRejected  RefundStatus = "rejected"  // refused with a reason: the hold resumed
+	RefundRequested  RefundStatus = "requested"  // asked by the buyer; escrow release paused
+	RefundProcessing RefundStatus = "processing" // approved; the channel is returning the money
+	RefundSucceeded  RefundStatus = "succeeded"  // approved: the money went back where it came from
+	RefundRejected   RefundStatus = "rejected"   // refused with a reason: the hold resumed
 )
 
 // Refund is a buyer's request to get some or all of a purchase's money back.
@@ -32,8 +35,13 @@ type Refund struct {
 	// earnings first, as much as the payment took from there, then cash.
 	ToEarnings Amount
 	ToCash     Amount
-	CreatedAt  time.Time
-	DecidedAt  time.Time
+	// ChannelRefundNo is the refund number sent to the channel
+	// (out_request_no, out_refund_no), one per attempt; ChannelRef is the
+	// channel's own refund id.
+	ChannelRefundNo string
+	ChannelRef      string
+	CreatedAt       time.Time
+	DecidedAt       time.Time
 }
 
 // ValidateReason checks a refund's or a rejection's reason.

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -81,7 +82,7 @@ func (j *Jobs) RunDue(ctx context.Context) (int, error) {
 	ran := 0
 	for ctx.Err() == nil {
 		var job bursar.Job
-		var found bool
+		var found, remote bool
 		var jobErr error
 		err := j.deps.DB.InTx(ctx, func(tx store.Tx) error {
 			now := j.deps.now()
@@ -91,12 +92,22 @@ func (j *Jobs) RunDue(ctx context.Context) (int, error) {
 				return err
 			}
 			job, found = jobs[0], true
+			if remote = isRemote(job.Kind); remote {
+				// A channel call must not hold a transaction open (on
+				// SQLite it would stop every write), so the job is leased:
+				// moved past the call's time, and run after commit. If this
+				// process dies, another runs it when the lease ends.
+				return tx.JobSchedule(ctx, job.Kind, job.Ref, now.Add(jobLease))
+			}
 			var moved bool
 			if moved, jobErr = j.run(ctx, tx, job, now); jobErr != nil || moved {
 				return jobErr
 			}
 			return tx.JobDone(ctx, job.ID)
 		})
+		if found && remote && err == nil {
+			jobErr = j.runRemote(ctx, job)
+		}
 		switch {
 		case !found:
 			return ran, err
@@ -147,6 +158,10 @@ func (j *Jobs) run(ctx context.Context, tx store.Tx, job bursar.Job, now time.Ti
 	case bursar.JobExpire:
 		if o.Status != bursar.OrderPending || now.Before(o.ExpiresAt) {
 			return false, nil
+		}
+		if pending, err := pendingPayments(ctx, tx, o.ID); err != nil || len(pending) > 0 {
+			// Close it at the channels first, or the buyer could still pay.
+			return false, cmp.Or(err, tx.JobSchedule(ctx, bursar.JobChannelClose, job.Ref, now))
 		}
 		o.Status, o.UpdatedAt = bursar.OrderClosed, now
 		return false, tx.OrderUpdate(ctx, o, bursar.OrderPending)

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -34,22 +35,11 @@ func (s *Orders) PayWithWallet(ctx context.Context, actor bursar.Actor, id bursa
 		if err := payable(o, now); err != nil {
 			return err
 		}
-		secret, err := tx.SecretGetForUpdate(ctx, o.Buyer, bursar.SecretPayment)
-		if bursar.ErrorCode(err) == bursar.NotFound {
-			return bursar.Errorf(bursar.Forbidden, "Set a payment password before paying from the wallet.")
+		if o.Type == bursar.OrderTopup {
+			return bursar.Errorf(bursar.WrongState, "A top-up is paid through Alipay or WeChat Pay, not from the wallet it fills.")
 		}
-		if err != nil {
+		if ok, err := checkPIN(ctx, tx, s.deps.Pepper, o.Buyer, pin, now, keep); !ok || err != nil {
 			return err
-		}
-		next, tryErr := secret.Try(verifyPIN(s.deps.Pepper, o.Buyer, secret.Hash, pin), now)
-		if next != secret {
-			if err := tx.SecretPut(ctx, next); err != nil {
-				return err
-			}
-		}
-		if tryErr != nil {
-			*keep = tryErr // commit the counted try, move no money
-			return nil
 		}
 		fromCash, fromEarnings, err := walletSplit(ctx, tx, o.Buyer, o.Amount.Amount)
 		if err != nil {
@@ -75,6 +65,12 @@ func (s *Orders) PayWithWallet(ctx context.Context, actor bursar.Actor, id bursa
 		if err := tx.JobCancel(ctx, bursar.JobExpire, string(o.ID)); err != nil {
 			return err
 		}
+		if pending, err := pendingPayments(ctx, tx, o.ID); err != nil || len(pending) > 0 {
+			// Payments the buyer started at a channel must not be paid too.
+			if err := cmp.Or(err, tx.JobSchedule(ctx, bursar.JobChannelClose, string(o.ID), now)); err != nil {
+				return err
+			}
+		}
 		return tx.JobSchedule(ctx, bursar.JobRelease, string(o.ID), o.ReleaseAt)
 	})
 	return o, err
@@ -88,7 +84,7 @@ func money(a bursar.Amount, o bursar.Order) bursar.Money {
 func payable(o bursar.Order, now time.Time) error {
 	switch {
 	case o.Type != bursar.OrderPurchase && o.Type != bursar.OrderTopup:
-		return bursar.OrderWrongState(o, "paid")
+		return bursar.Errorf(bursar.WrongState, "The order %s is a %s, which is not paid.", o.ID, o.Type)
 	case o.Status == bursar.OrderPaid || o.Status == bursar.OrderCompleted || o.Status == bursar.OrderRefundRequested ||
 		o.Status == bursar.OrderRefunded:
 		return bursar.Errorf(bursar.Conflict, "The order %s is already paid.", o.ID)
@@ -137,4 +133,30 @@ func balanceForUpdate(ctx context.Context, tx store.Tx, id bursar.AccountID) (bu
 		return 0, nil
 	}
 	return a.Balance, err
+}
+
+// checkPIN checks a user's payment password under its row lock, so tries
+// that arrive at once are counted one after another. A wrong or locked
+// password is not an error of the transaction: checkPIN puts it in *keep
+// and reports false, and the caller returns nil so that the counted try
+// commits and no money moves.
+func checkPIN(ctx context.Context, tx store.Tx, pepper []byte, user bursar.UserID, pin string, now time.Time, keep *error) (bool, error) {
+	secret, err := tx.SecretGetForUpdate(ctx, user, bursar.SecretPayment)
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		return false, bursar.Errorf(bursar.Forbidden, "Set a payment password first.")
+	}
+	if err != nil {
+		return false, err
+	}
+	next, tryErr := secret.Try(verifyPIN(pepper, user, secret.Hash, pin), now)
+	if next != secret {
+		if err := tx.SecretPut(ctx, next); err != nil {
+			return false, err
+		}
+	}
+	if tryErr != nil {
+		*keep = tryErr
+		return false, nil
+	}
+	return true, nil
 }

@@ -1,11 +1,15 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/channel"
 	"bursar.dev/bursar/internal/store"
 )
 
@@ -68,39 +72,78 @@ func (s *Refunds) Request(ctx context.Context, actor bursar.Actor, id bursar.Ord
 
 // Approve returns a requested refund's money where it came from: for a
 // wallet payment, to earnings first (as much as the payment took from
-// there), then cash. A refund of everything left ends the purchase and its
-// access; a partial one resumes the hold on the rest. Only the seller or the
-// platform decides.
+// there), then cash, at once; for a channel payment, through the channel,
+// which may take a while: the refund is processing until the channel
+// confirms, and goes back to requested with the channel's reason if it
+// refuses. A refund of everything left ends the purchase and its access; a
+// partial one resumes the hold on the rest. Only the seller or the platform
+// decides.
 func (s *Refunds) Approve(ctx context.Context, actor bursar.Actor, id bursar.RefundID, note string) (bursar.Refund, error) {
 	if len(note) > 500 {
 		return bursar.Refund{}, bursar.InvalidParam("note", "A note is at most 500 bytes.")
 	}
 	return s.decide(ctx, actor, id, func(tx store.Tx, r *bursar.Refund, o *bursar.Order, now time.Time) error {
-		if o.Channel != bursar.ChannelWallet {
-			return bursar.Errorf(bursar.ChannelFailed, "Refunds through %s are not available in this version.", o.Channel)
+		r.DecisionNote = note
+		if o.Channel == bursar.ChannelWallet {
+			return completeRefund(ctx, tx, r, o, now)
 		}
+		if _, err := s.deps.channel(o.Channel); err != nil {
+			return err
+		}
+		r.Status, r.ChannelRefundNo = bursar.RefundProcessing, nextRefundNo(*r)
+		return tx.JobSchedule(ctx, bursar.JobRefundSubmit, string(r.ID), now)
+	})
+}
+
+// nextRefundNo numbers a refund's attempts at the channel: the refund's ID,
+// then ID-2, ID-3 after refusals, since a channel remembers a refused
+// number.
+func nextRefundNo(r bursar.Refund) string {
+	if r.ChannelRefundNo == "" {
+		return string(r.ID)
+	}
+	n := 1
+	if _, suffix, ok := strings.Cut(r.ChannelRefundNo, "-"); ok {
+		n, _ = strconv.Atoi(suffix)
+	}
+	return fmt.Sprintf("%s-%d", r.ID, n+1)
+}
+
+// refundIDOf reads our refund's ID back from a channel refund number.
+func refundIDOf(refundNo string) bursar.RefundID {
+	id, _, _ := strings.Cut(refundNo, "-")
+	return bursar.RefundID(id)
+}
+
+// completeRefund moves a refund's money out of escrow, back to the wallet
+// (earnings first) or to the channel that paid, and updates the order: a
+// refund of everything left ends it and its access, a partial one resumes
+// the hold on the rest.
+func completeRefund(ctx context.Context, tx store.Tx, r *bursar.Refund, o *bursar.Order, now time.Time) error {
+	escrow := bursar.EscrowAccount(o.ID)
+	var postings []bursar.Posting
+	if o.Channel == bursar.ChannelWallet {
 		r.ToEarnings, r.ToCash = bursar.RefundSplit(*o, r.Amount.Amount)
-		r.Status, r.DecisionNote = bursar.RefundSucceeded, note
-		escrow := bursar.EscrowAccount(o.ID)
-		var postings []bursar.Posting
 		if r.ToEarnings > 0 {
 			postings = append(postings, bursar.Transfer(escrow, bursar.UserEarningsAccount(o.Buyer), money(r.ToEarnings, *o))...)
 		}
 		if r.ToCash > 0 {
 			postings = append(postings, bursar.Transfer(escrow, bursar.UserCashAccount(o.Buyer), money(r.ToCash, *o))...)
 		}
-		if _, err := tx.EntryPost(ctx, bursar.Entry{Key: "refund:" + string(r.ID), Kind: "refund", Ref: string(o.ID),
-			Postings: postings, PostedAt: now}); err != nil {
-			return err
-		}
-		o.Refunded += r.Amount.Amount
-		if o.Refunded == o.Amount.Amount {
-			o.Status = bursar.OrderRefunded
-			o.AccessUntil = now // a full refund takes the purchase back
-			return tx.JobCancel(ctx, bursar.JobRelease, string(o.ID))
-		}
-		return resumeHold(ctx, tx, o, now)
-	})
+	} else {
+		postings = bursar.Transfer(escrow, bursar.ChannelAccount(o.Channel), r.Amount)
+	}
+	if err := post(ctx, tx, "refund:"+string(r.ID), "refund", o.ID, now, postings); err != nil {
+		return err
+	}
+	r.Status = bursar.RefundSucceeded
+	o.Refunded += r.Amount.Amount
+	if o.Refunded == o.Amount.Amount {
+		o.Status = bursar.OrderRefunded
+		o.AccessUntil = now // a full refund takes the purchase back
+		return tx.JobCancel(ctx, bursar.JobRelease, string(o.ID))
+	}
+	return resumeHold(ctx, tx, o, now)
 }
 
 // Reject refuses a requested refund with a reason; the hold resumes and the
@@ -201,4 +244,116 @@ func (s *Refunds) List(ctx context.Context, actor bursar.Actor, id bursar.OrderI
 		return err
 	})
 	return rs, err
+}
+
+// settleRefund applies the channel's word on a refund (from a notification
+// or the refund job's call): success completes it, a refusal sends it back
+// to requested with the channel's reason, for the seller or the platform
+// to decide again. Refund numbers of duplicate payments' returns are handed
+// to settleReturn.
+func settleRefund(ctx context.Context, tx store.Tx, name bursar.Channel, cr channel.Refund, now time.Time) (settled, error) {
+	if orderNo, ok := strings.CutPrefix(cr.RefundNo, returnPrefix); ok {
+		return settleReturn(ctx, tx, name, orderNo, cr, now)
+	}
+	res := settled{orderNo: cr.OrderNo}
+	r, err := tx.RefundGetForUpdate(ctx, refundIDOf(cr.RefundNo))
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		res.outcome, res.detail = bursar.NoticeRejected, fmt.Sprintf("there is no refund %q", cr.RefundNo)
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	o, err := tx.OrderGetForUpdate(ctx, r.Order)
+	if err != nil {
+		return res, err
+	}
+	res.orderNo = o.No
+	switch {
+	case o.Channel != name:
+		res.outcome, res.detail = bursar.NoticeRejected, fmt.Sprintf("the order %s was paid by %s, not %s", o.ID, o.Channel, name)
+		return res, nil
+	case r.ChannelRefundNo != cr.RefundNo || r.Status != bursar.RefundProcessing:
+		res.outcome, res.detail = bursar.NoticeDuplicate, fmt.Sprintf("the refund %s is %s", r.ID, r.Status)
+		return res, nil
+	}
+	switch cr.Status {
+	case channel.RefundSucceeded:
+		r.ChannelRef = cmp.Or(cr.ChannelRef, r.ChannelRef)
+		if err := completeRefund(ctx, tx, &r, &o, now); err != nil {
+			return res, err
+		}
+	case channel.RefundFailed:
+		r.Status = bursar.RefundRequested
+		r.DecisionNote = fmt.Sprintf("%s refused the refund %s; decide again.", name, cr.RefundNo)
+	default:
+		res.outcome, res.detail = bursar.NoticeIgnored, "the refund is still processing"
+		return res, nil
+	}
+	o.UpdatedAt = now
+	if err := tx.RefundUpdate(ctx, r, bursar.RefundProcessing); err != nil {
+		return res, err
+	}
+	if err := tx.OrderUpdate(ctx, o, bursar.OrderRefundRequested); err != nil {
+		return res, err
+	}
+	if err := tx.JobCancel(ctx, bursar.JobRefundSubmit, string(r.ID)); err != nil {
+		return res, err
+	}
+	res.outcome, res.detail = bursar.NoticeApplied, "refund "+string(r.Status)
+	return res, audit(ctx, tx, bursar.Actor{}, "refund.channel_"+string(cr.Status), string(r.ID),
+		fmt.Sprintf("order %s, %s yuan, %s refund %s", o.ID, r.Amount.Amount.Yuan(), name, cr.RefundNo), now)
+}
+
+// returnPrefix starts the refund number of a duplicate payment's return.
+const returnPrefix = "dup-"
+
+// settleReturn applies the channel's word on the return of a duplicate
+// payment: once the channel has refunded it, its money leaves the
+// duplicate's escrow.
+func settleReturn(ctx context.Context, tx store.Tx, name bursar.Channel, orderNo string, cr channel.Refund, now time.Time) (settled, error) {
+	res := settled{orderNo: orderNo}
+	o, err := tx.OrderGetByNo(ctx, orderNo)
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		res.outcome, res.detail = bursar.NoticeRejected, fmt.Sprintf("no order has the number %q", orderNo)
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	p, err := tx.PaymentGet(ctx, o.ID, name)
+	if bursar.ErrorCode(err) == bursar.NotFound || (err == nil && p.Status != bursar.PaymentDuplicate) {
+		res.outcome, res.detail = bursar.NoticeDuplicate, "no duplicate payment is waiting to be returned"
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	switch cr.Status {
+	case channel.RefundSucceeded:
+	case channel.RefundFailed:
+		res.outcome, res.detail = bursar.NoticeApplied, "the channel refused to return the duplicate payment"
+		if err := tx.JobCancel(ctx, bursar.JobReturnPayment, returnRef(o.ID, name)); err != nil {
+			return res, err
+		}
+		return res, audit(ctx, tx, bursar.Actor{}, "payment.return_failed", string(o.ID),
+			fmt.Sprintf("%s refused to return the duplicate payment %s; return it by hand", name, p.TradeNo), now)
+	default:
+		res.outcome, res.detail = bursar.NoticeIgnored, "the return is still processing"
+		return res, nil
+	}
+	if err := post(ctx, tx, "return:"+string(o.ID)+":"+string(name), "duplicate_return", o.ID, now,
+		bursar.Transfer(bursar.DuplicateEscrowAccount(o.ID, name), bursar.ChannelAccount(name), p.Amount)); err != nil {
+		return res, err
+	}
+	p.Status, p.UpdatedAt = bursar.PaymentReturned, now
+	if err := tx.PaymentPut(ctx, p); err != nil {
+		return res, err
+	}
+	if err := tx.JobCancel(ctx, bursar.JobReturnPayment, returnRef(o.ID, name)); err != nil {
+		return res, err
+	}
+	res.outcome, res.detail = bursar.NoticeApplied, "duplicate payment returned"
+	return res, audit(ctx, tx, bursar.Actor{}, "payment.returned", string(o.ID),
+		fmt.Sprintf("%s payment %s returned to the payer", name, p.TradeNo), now)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/channel"
 	"bursar.dev/bursar/internal/store"
 )
 
@@ -35,6 +36,51 @@ type Deps struct {
 	OrderExpiry time.Duration
 	// TokenTTL is how long a user token from a login lives; 30 days when zero.
 	TokenTTL time.Duration
+
+	// Channels are the payment channels this deployment has, by name.
+	Channels map[bursar.Channel]channel.Channel
+	// PublicURL is where the channels reach Bursar (scheme and host, no
+	// trailing slash): notifications go to PublicURL/v1/notify/{channel}.
+	PublicURL string
+	// Withdrawals limits what sellers take out.
+	Withdrawals WithdrawalLimits
+}
+
+// WithdrawalLimits bound withdrawals. Zero fields take the defaults.
+type WithdrawalLimits struct {
+	Min          bursar.Amount // the smallest withdrawal; Alipay pays out at least 0.10 yuan
+	ApprovalOver bursar.Amount // larger withdrawals wait for the platform's approval
+	DailyCount   int           // withdrawals per user per day (Beijing time)
+	DailyAmount  bursar.Amount // amount per user per day
+}
+
+// The default withdrawal limits.
+var defaultWithdrawalLimits = WithdrawalLimits{Min: 10, ApprovalOver: 500_000, DailyCount: 3, DailyAmount: 5_000_000}
+
+func (d Deps) withdrawalLimits() WithdrawalLimits {
+	l := d.Withdrawals
+	def := defaultWithdrawalLimits
+	if l.Min == 0 {
+		l.Min = def.Min
+	}
+	if l.ApprovalOver == 0 {
+		l.ApprovalOver = def.ApprovalOver
+	}
+	if l.DailyCount == 0 {
+		l.DailyCount = def.DailyCount
+	}
+	if l.DailyAmount == 0 {
+		l.DailyAmount = def.DailyAmount
+	}
+	return l
+}
+
+// channel returns the named channel, or an error a client understands.
+func (d Deps) channel(name bursar.Channel) (channel.Channel, error) {
+	if ch, ok := d.Channels[name]; ok {
+		return ch, nil
+	}
+	return nil, bursar.Errorf(bursar.ChannelFailed, "The channel %q is not configured on this server.", name)
 }
 
 func (d Deps) now() time.Time { return d.Now().UTC().Truncate(time.Millisecond) }

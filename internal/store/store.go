@@ -113,8 +113,9 @@ type Tx interface {
 	// bursar.NotFound.
 	OrderGetByNo(ctx context.Context, no string) (bursar.Order, error)
 	// OrderUpdate stores every mutable field of o (status, channel, paid
-	// amounts, refunded, fee, times, metadata) if the stored order is still
-	// in status from: a compare-and-set that makes racing updates harmless.
+	// amounts, refunded, fee, times, metadata, the withdrawal fields) if the
+	// stored order is still in status from: a compare-and-set that makes
+	// racing updates harmless.
 	// bursar.WrongState when the status has moved on, bursar.NotFound when
 	// there is no such order.
 	OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderStatus) error
@@ -159,19 +160,38 @@ type Tx interface {
 	AuditInsert(ctx context.Context, a bursar.AuditEntry) error
 
 	// RefundInsert stores a new refund; bursar.Conflict if its ID is taken
-	// or the order already has a refund in status requested.
+	// or the order already has a refund in status requested or processing.
 	RefundInsert(ctx context.Context, r bursar.Refund) error
 	// RefundGet returns a refund, or bursar.NotFound.
 	RefundGet(ctx context.Context, id bursar.RefundID) (bursar.Refund, error)
 	// RefundGetForUpdate is RefundGet that locks the row until the
 	// transaction ends.
 	RefundGetForUpdate(ctx context.Context, id bursar.RefundID) (bursar.Refund, error)
-	// RefundUpdate stores a refund's status, decision, split and DecidedAt
-	// if it is still in status from; bursar.WrongState when it moved on,
+	// RefundUpdate stores a refund's status, decision, split, channel
+	// refund number and reference and DecidedAt if it is still in status from; bursar.WrongState when it moved on,
 	// bursar.NotFound when there is no such refund.
 	RefundUpdate(ctx context.Context, r bursar.Refund, from bursar.RefundStatus) error
 	// RefundList returns an order's refunds, oldest first.
 	RefundList(ctx context.Context, order bursar.OrderID) ([]bursar.Refund, error)
+
+	// PaymentPut inserts an order's payment at a channel or replaces the
+	// stored one (the key is the order and channel).
+	PaymentPut(ctx context.Context, p bursar.Payment) error
+	// PaymentGet returns an order's payment at a channel, or
+	// bursar.NotFound.
+	PaymentGet(ctx context.Context, order bursar.OrderID, ch bursar.Channel) (bursar.Payment, error)
+	// PaymentList returns an order's payments, oldest first.
+	PaymentList(ctx context.Context, order bursar.OrderID) ([]bursar.Payment, error)
+
+	// NoticeInsert stores a channel notification and returns its ID.
+	NoticeInsert(ctx context.Context, n bursar.Notice) (int64, error)
+	// NoticeList returns the notifications naming an order number, oldest
+	// first.
+	NoticeList(ctx context.Context, orderNo string) ([]bursar.Notice, error)
+
+	// WithdrawalTotals counts a user's withdrawals created at or after
+	// since that did not fail, and sums their amounts.
+	WithdrawalTotals(ctx context.Context, user bursar.UserID, since time.Time) (int, bursar.Amount, error)
 
 	// ReviewInsert stores a review; bursar.Conflict if the order has one.
 	ReviewInsert(ctx context.Context, r bursar.Review) error

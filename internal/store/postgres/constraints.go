@@ -17,7 +17,7 @@ var conflicts = map[string]string{ //nolint:gosec // G101: the word "credential"
 	"orders_pkey":             "An order with this ID already exists.",
 	"orders_order_no_unique":  "An order with this order number already exists.",
 	"refunds_pkey":            "A refund with this ID already exists.",
-	"refunds_one_open":        "The order already has a refund request waiting for a decision.",
+	"refunds_one_open":        "The order already has a refund request waiting for a decision or being paid back.",
 	"reviews_pkey":            "The order already has a review.",
 }
 

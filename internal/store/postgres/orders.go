@@ -18,7 +18,8 @@ import (
 // orderColumns is what scanOrder reads, in its order.
 const orderColumns = `id, order_no, type, status, buyer_id, seller_id, item_id, subject, amount, currency, channel,
 	paid_from_cash, paid_from_earnings, refunded, fee, hold_seconds, duration_seconds, metadata,
-	created_at, expires_at, paid_at, release_at, completed_at, access_until, updated_at`
+	created_at, expires_at, paid_at, release_at, completed_at, access_until, updated_at,
+	payout_account, payout_name, channel_ref, failure_reason, needs_approval`
 
 // scanOrder reads a row of orderColumns. Metadata stored as "{}" comes back
 // nil, so an order without metadata reads back the same whichever it was given.
@@ -31,7 +32,8 @@ func scanOrder(row pgx.Row) (bursar.Order, error) {
 	err := row.Scan(&o.ID, &o.No, &o.Type, &o.Status, &o.Buyer, &o.Seller, &o.Item, &o.Subject,
 		&o.Amount.Amount, &o.Amount.Currency, &o.Channel,
 		&o.PaidFromCash, &o.PaidFromEarnings, &o.Refunded, &o.Fee, &hold, &duration, &meta,
-		&created, &expires, &paid, &release, &completed, &access, &updated)
+		&created, &expires, &paid, &release, &completed, &access, &updated,
+		&o.PayoutAccount, &o.PayoutName, &o.ChannelRef, &o.FailureReason, &o.NeedsApproval)
 	if err != nil {
 		return o, err
 	}
@@ -63,12 +65,13 @@ func metadataJSON(m map[string]string) string {
 func (t *tx) OrderInsert(ctx context.Context, o bursar.Order) error {
 	const q = `INSERT INTO orders (` + orderColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-			$19, $20, $21, $22, $23, $24, $25)`
+			$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`
 	_, err := t.tx.Exec(ctx, q, o.ID, o.No, o.Type, o.Status, o.Buyer, o.Seller, o.Item, o.Subject,
 		o.Amount.Amount, o.Amount.Currency, o.Channel,
 		o.PaidFromCash, o.PaidFromEarnings, o.Refunded, o.Fee, seconds(o.Hold), seconds(o.Duration), metadataJSON(o.Metadata),
 		o.CreatedAt, nullTime(o.ExpiresAt), nullTime(o.PaidAt), nullTime(o.ReleaseAt), nullTime(o.CompletedAt),
-		nullTime(o.AccessUntil), o.UpdatedAt)
+		nullTime(o.AccessUntil), o.UpdatedAt,
+		o.PayoutAccount, o.PayoutName, o.ChannelRef, o.FailureReason, o.NeedsApproval)
 	if err != nil {
 		return translate(fmt.Errorf("insert order %s: %w", o.ID, err))
 	}
@@ -120,11 +123,13 @@ func (t *tx) OrderGetByNo(ctx context.Context, no string) (bursar.Order, error) 
 func (t *tx) OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderStatus) error {
 	const q = `UPDATE orders SET status = $1, channel = $2, paid_from_cash = $3, paid_from_earnings = $4, refunded = $5,
 			fee = $6, metadata = $7, expires_at = $8, paid_at = $9, release_at = $10, completed_at = $11,
-			access_until = $12, updated_at = $13
-		WHERE id = $14 AND status = $15`
+			access_until = $12, updated_at = $13, payout_account = $14, payout_name = $15, channel_ref = $16,
+			failure_reason = $17, needs_approval = $18
+		WHERE id = $19 AND status = $20`
 	res, err := t.tx.Exec(ctx, q, o.Status, o.Channel, o.PaidFromCash, o.PaidFromEarnings, o.Refunded, o.Fee,
 		metadataJSON(o.Metadata), nullTime(o.ExpiresAt), nullTime(o.PaidAt), nullTime(o.ReleaseAt), nullTime(o.CompletedAt),
-		nullTime(o.AccessUntil), o.UpdatedAt, o.ID, from)
+		nullTime(o.AccessUntil), o.UpdatedAt, o.PayoutAccount, o.PayoutName, o.ChannelRef, o.FailureReason, o.NeedsApproval,
+		o.ID, from)
 	if err != nil {
 		return translate(fmt.Errorf("update order %s: %w", o.ID, err))
 	}
@@ -257,4 +262,20 @@ func (t *tx) OrderFindEntitling(ctx context.Context, buyer bursar.UserID, item b
 		return o, translate(fmt.Errorf("find purchase of %s by %s: %w", item, buyer, err))
 	}
 	return o, nil
+}
+
+// WithdrawalTotals implements store.Tx. The type is a literal, not a bound
+// value, so PostgreSQL can match the partial index orders_withdrawal_idx in
+// a generic plan. The sum is numeric in PostgreSQL; past the largest amount
+// the cast back to bigint fails with numeric_value_out_of_range, which
+// translate makes errTooLarge.
+func (t *tx) WithdrawalTotals(ctx context.Context, user bursar.UserID, since time.Time) (int, bursar.Amount, error) {
+	const q = `SELECT count(*), coalesce(sum(amount), 0)::bigint FROM orders
+		WHERE buyer_id = $1 AND type = 'withdrawal' AND created_at >= $2 AND status <> $3`
+	var n int
+	var sum bursar.Amount
+	if err := t.tx.QueryRow(ctx, q, user, since, bursar.OrderFailed).Scan(&n, &sum); err != nil {
+		return 0, 0, translate(fmt.Errorf("sum up withdrawals of %s: %w", user, err))
+	}
+	return n, sum, nil
 }

@@ -13,7 +13,7 @@ import (
 
 // refundColumns is what scanRefund reads, in its order.
 const refundColumns = `id, order_id, amount, currency, reason, status, requested_by, decided_by, decision_note,
-	to_earnings, to_cash, created_at, decided_at`
+	to_earnings, to_cash, channel_refund_no, channel_ref, created_at, decided_at`
 
 // scanRefund reads a row of refundColumns.
 func scanRefund(row pgx.Row) (bursar.Refund, error) {
@@ -21,7 +21,8 @@ func scanRefund(row pgx.Row) (bursar.Refund, error) {
 	var created time.Time
 	var decided *time.Time
 	err := row.Scan(&r.ID, &r.Order, &r.Amount.Amount, &r.Amount.Currency, &r.Reason, &r.Status,
-		&r.RequestedBy, &r.DecidedBy, &r.DecisionNote, &r.ToEarnings, &r.ToCash, &created, &decided)
+		&r.RequestedBy, &r.DecidedBy, &r.DecisionNote, &r.ToEarnings, &r.ToCash,
+		&r.ChannelRefundNo, &r.ChannelRef, &created, &decided)
 	if err != nil {
 		return r, err
 	}
@@ -29,13 +30,14 @@ func scanRefund(row pgx.Row) (bursar.Refund, error) {
 	return r, nil
 }
 
-// RefundInsert implements store.Tx. A second refund in status requested
-// for one order breaks the unique partial index refunds_one_open.
+// RefundInsert implements store.Tx. A second open refund (requested or
+// processing) for one order breaks the unique partial index refunds_one_open.
 func (t *tx) RefundInsert(ctx context.Context, r bursar.Refund) error {
 	const q = `INSERT INTO refunds (` + refundColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 	_, err := t.tx.Exec(ctx, q, r.ID, r.Order, r.Amount.Amount, r.Amount.Currency, r.Reason, r.Status,
-		r.RequestedBy, r.DecidedBy, r.DecisionNote, r.ToEarnings, r.ToCash, r.CreatedAt, nullTime(r.DecidedAt))
+		r.RequestedBy, r.DecidedBy, r.DecisionNote, r.ToEarnings, r.ToCash, r.ChannelRefundNo, r.ChannelRef,
+		r.CreatedAt, nullTime(r.DecidedAt))
 	if err != nil {
 		return translate(fmt.Errorf("insert refund %s: %w", r.ID, err))
 	}
@@ -74,10 +76,10 @@ func (t *tx) refundGet(ctx context.Context, q string, id bursar.RefundID) (bursa
 // a missing refund from one that moved on.
 func (t *tx) RefundUpdate(ctx context.Context, r bursar.Refund, from bursar.RefundStatus) error {
 	const q = `UPDATE refunds SET status = $1, decided_by = $2, decision_note = $3, to_earnings = $4, to_cash = $5,
-			decided_at = $6
-		WHERE id = $7 AND status = $8`
+			channel_refund_no = $6, channel_ref = $7, decided_at = $8
+		WHERE id = $9 AND status = $10`
 	res, err := t.tx.Exec(ctx, q, r.Status, r.DecidedBy, r.DecisionNote, r.ToEarnings, r.ToCash,
-		nullTime(r.DecidedAt), r.ID, from)
+		r.ChannelRefundNo, r.ChannelRef, nullTime(r.DecidedAt), r.ID, from)
 	if err != nil {
 		return translate(fmt.Errorf("update refund %s: %w", r.ID, err))
 	}

@@ -22,7 +22,7 @@ var conflicts = map[string]string{ //nolint:gosec // G101: the word "credential"
 	"orders.order_no":  "An order with this order number already exists.",
 	"refunds.id":       "A refund with this ID already exists.",
 	// Only the partial index refunds_one_open is unique on order_id.
-	"refunds.order_id": "The order already has a refund request waiting for a decision.",
+	"refunds.order_id": "The order already has a refund request waiting for a decision or being paid back.",
 	"reviews.order_id": "The order already has a review.",
 }
 

@@ -10,13 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"bursar.dev/bursar/internal/bursar"
 )
 
 // orderColumns is what scanOrder reads, in its order.
 const orderColumns = `id, order_no, type, status, buyer_id, seller_id, item_id, subject, amount, currency, channel,
 	paid_from_cash, paid_from_earnings, refunded, fee, hold_seconds, duration_seconds, metadata,
-	created_at, expires_at, paid_at, release_at, completed_at, access_until, updated_at`
+	created_at, expires_at, paid_at, release_at, completed_at, access_until, updated_at,
+	payout_account, payout_name, channel_ref, failure_reason, needs_approval`
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
@@ -31,7 +35,8 @@ func scanOrder(row scanner) (bursar.Order, error) {
 	err := row.Scan(&o.ID, &o.No, &o.Type, &o.Status, &o.Buyer, &o.Seller, &o.Item, &o.Subject,
 		&o.Amount.Amount, &o.Amount.Currency, &o.Channel,
 		&o.PaidFromCash, &o.PaidFromEarnings, &o.Refunded, &o.Fee, &hold, &duration, &meta,
-		&created, &expires, &paid, &release, &completed, &access, &updated)
+		&created, &expires, &paid, &release, &completed, &access, &updated,
+		&o.PayoutAccount, &o.PayoutName, &o.ChannelRef, &o.FailureReason, &o.NeedsApproval)
 	if err != nil {
 		return o, err
 	}
@@ -60,12 +65,13 @@ func metadataJSON(m map[string]string) string {
 // OrderInsert implements store.Tx.
 func (t *tx) OrderInsert(ctx context.Context, o bursar.Order) error {
 	const q = `INSERT INTO orders (` + orderColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	_, err := t.tx.ExecContext(ctx, q, o.ID, o.No, o.Type, o.Status, o.Buyer, o.Seller, o.Item, o.Subject,
 		o.Amount.Amount, o.Amount.Currency, o.Channel,
 		o.PaidFromCash, o.PaidFromEarnings, o.Refunded, o.Fee, seconds(o.Hold), seconds(o.Duration), metadataJSON(o.Metadata),
 		ms(o.CreatedAt), nullMS(o.ExpiresAt), nullMS(o.PaidAt), nullMS(o.ReleaseAt), nullMS(o.CompletedAt),
-		nullMS(o.AccessUntil), ms(o.UpdatedAt))
+		nullMS(o.AccessUntil), ms(o.UpdatedAt),
+		o.PayoutAccount, o.PayoutName, o.ChannelRef, o.FailureReason, o.NeedsApproval)
 	if err != nil {
 		return translate(fmt.Errorf("insert order %s: %w", o.ID, err))
 	}
@@ -107,11 +113,13 @@ func (t *tx) OrderGetByNo(ctx context.Context, no string) (bursar.Order, error) 
 // a missing order from one that moved on.
 func (t *tx) OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderStatus) error {
 	const q = `UPDATE orders SET status = ?, channel = ?, paid_from_cash = ?, paid_from_earnings = ?, refunded = ?, fee = ?,
-			metadata = ?, expires_at = ?, paid_at = ?, release_at = ?, completed_at = ?, access_until = ?, updated_at = ?
+			metadata = ?, expires_at = ?, paid_at = ?, release_at = ?, completed_at = ?, access_until = ?, updated_at = ?,
+			payout_account = ?, payout_name = ?, channel_ref = ?, failure_reason = ?, needs_approval = ?
 		WHERE id = ? AND status = ?`
 	res, err := t.tx.ExecContext(ctx, q, o.Status, o.Channel, o.PaidFromCash, o.PaidFromEarnings, o.Refunded, o.Fee,
 		metadataJSON(o.Metadata), nullMS(o.ExpiresAt), nullMS(o.PaidAt), nullMS(o.ReleaseAt), nullMS(o.CompletedAt),
-		nullMS(o.AccessUntil), ms(o.UpdatedAt), o.ID, from)
+		nullMS(o.AccessUntil), ms(o.UpdatedAt), o.PayoutAccount, o.PayoutName, o.ChannelRef, o.FailureReason, o.NeedsApproval,
+		o.ID, from)
 	if err != nil {
 		return translate(fmt.Errorf("update order %s: %w", o.ID, err))
 	}
@@ -244,4 +252,24 @@ func (t *tx) OrderFindEntitling(ctx context.Context, buyer bursar.UserID, item b
 		return o, translate(fmt.Errorf("find purchase of %s by %s: %w", item, buyer, err))
 	}
 	return o, nil
+}
+
+// WithdrawalTotals implements store.Tx. The type is a literal, not a bound
+// value: SQLite uses the partial index orders_withdrawal_idx only when the
+// query repeats its condition as written. A sum past the largest amount
+// fails with "integer overflow", which is errTooLarge, as PostgreSQL's is.
+func (t *tx) WithdrawalTotals(ctx context.Context, user bursar.UserID, since time.Time) (int, bursar.Amount, error) {
+	const q = `SELECT count(*), coalesce(sum(amount), 0) FROM orders
+		WHERE buyer_id = ? AND type = 'withdrawal' AND created_at >= ? AND status <> ?`
+	var n int
+	var sum bursar.Amount
+	err := t.tx.QueryRowContext(ctx, q, user, ms(since), bursar.OrderFailed).Scan(&n, &sum)
+	if se, ok := errors.AsType[*sqlite.Error](err); ok && se.Code() == sqlite3.SQLITE_ERROR &&
+		strings.Contains(se.Error(), "integer overflow") {
+		return 0, 0, fmt.Errorf("%w: sum up withdrawals of %s: %w", errTooLarge, user, err)
+	}
+	if err != nil {
+		return 0, 0, translate(fmt.Errorf("sum up withdrawals of %s: %w", user, err))
+	}
+	return n, sum, nil
 }

@@ -11,7 +11,7 @@ import (
 
 // refundColumns is what scanRefund reads, in its order.
 const refundColumns = `id, order_id, amount, currency, reason, status, requested_by, decided_by, decision_note,
-	to_earnings, to_cash, created_at, decided_at`
+	to_earnings, to_cash, channel_refund_no, channel_ref, created_at, decided_at`
 
 // scanRefund reads a row of refundColumns.
 func scanRefund(row scanner) (bursar.Refund, error) {
@@ -19,7 +19,8 @@ func scanRefund(row scanner) (bursar.Refund, error) {
 	var created int64
 	var decided sql.NullInt64
 	err := row.Scan(&r.ID, &r.Order, &r.Amount.Amount, &r.Amount.Currency, &r.Reason, &r.Status,
-		&r.RequestedBy, &r.DecidedBy, &r.DecisionNote, &r.ToEarnings, &r.ToCash, &created, &decided)
+		&r.RequestedBy, &r.DecidedBy, &r.DecisionNote, &r.ToEarnings, &r.ToCash,
+		&r.ChannelRefundNo, &r.ChannelRef, &created, &decided)
 	if err != nil {
 		return r, err
 	}
@@ -27,13 +28,14 @@ func scanRefund(row scanner) (bursar.Refund, error) {
 	return r, nil
 }
 
-// RefundInsert implements store.Tx. A second refund in status requested
-// for one order breaks the unique partial index refunds_one_open, which
-// SQLite reports as refunds.order_id.
+// RefundInsert implements store.Tx. A second open refund (requested or
+// processing) for one order breaks the unique partial index
+// refunds_one_open, which SQLite reports as refunds.order_id.
 func (t *tx) RefundInsert(ctx context.Context, r bursar.Refund) error {
-	const q = `INSERT INTO refunds (` + refundColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	const q = `INSERT INTO refunds (` + refundColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	_, err := t.tx.ExecContext(ctx, q, r.ID, r.Order, r.Amount.Amount, r.Amount.Currency, r.Reason, r.Status,
-		r.RequestedBy, r.DecidedBy, r.DecisionNote, r.ToEarnings, r.ToCash, ms(r.CreatedAt), nullMS(r.DecidedAt))
+		r.RequestedBy, r.DecidedBy, r.DecisionNote, r.ToEarnings, r.ToCash, r.ChannelRefundNo, r.ChannelRef,
+		ms(r.CreatedAt), nullMS(r.DecidedAt))
 	if err != nil {
 		return translate(fmt.Errorf("insert refund %s: %w", r.ID, err))
 	}
@@ -62,10 +64,11 @@ func (t *tx) RefundGetForUpdate(ctx context.Context, id bursar.RefundID) (bursar
 // compare-and-set; only when it matches nothing is the refund read, to tell
 // a missing refund from one that moved on.
 func (t *tx) RefundUpdate(ctx context.Context, r bursar.Refund, from bursar.RefundStatus) error {
-	const q = `UPDATE refunds SET status = ?, decided_by = ?, decision_note = ?, to_earnings = ?, to_cash = ?, decided_at = ?
+	const q = `UPDATE refunds SET status = ?, decided_by = ?, decision_note = ?, to_earnings = ?, to_cash = ?,
+			channel_refund_no = ?, channel_ref = ?, decided_at = ?
 		WHERE id = ? AND status = ?`
 	res, err := t.tx.ExecContext(ctx, q, r.Status, r.DecidedBy, r.DecisionNote, r.ToEarnings, r.ToCash,
-		nullMS(r.DecidedAt), r.ID, from)
+		r.ChannelRefundNo, r.ChannelRef, nullMS(r.DecidedAt), r.ID, from)
 	if err != nil {
 		return translate(fmt.Errorf("update refund %s: %w", r.ID, err))
 	}

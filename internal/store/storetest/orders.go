@@ -57,7 +57,9 @@ func testOrders(t *testing.T, h Harness) {
 		Hold: 48 * time.Hour, Duration: 90 * time.Minute, Metadata: map[string]string{"cart": "7", "note": "生日"},
 		CreatedAt: t0.In(cst), ExpiresAt: t0.Add(30 * time.Minute).In(cst), PaidAt: t0.Add(time.Minute).In(cst),
 		ReleaseAt: t0.Add(49 * time.Hour).In(cst), CompletedAt: t0.Add(50 * time.Hour).In(cst),
-		AccessUntil: t0.Add(91 * time.Minute).In(cst), UpdatedAt: t0.Add(2 * time.Minute).In(cst)}
+		AccessUntil: t0.Add(91 * time.Minute).In(cst), UpdatedAt: t0.Add(2 * time.Minute).In(cst),
+		PayoutAccount: "alice@example.com", PayoutName: "张三", ChannelRef: "20261121110070001502",
+		FailureReason: "收款账户不存在", NeedsApproval: true}
 	// bare leaves every optional field zero.
 	bare := bursar.Order{ID: "ord_bare", No: "20261121000002", Type: bursar.OrderTopup, Status: bursar.OrderPending,
 		Buyer: "b_1", Subject: "Top-up", Amount: cny(0), CreatedAt: t0, UpdatedAt: t0}
@@ -83,9 +85,11 @@ func testOrders(t *testing.T, h Harness) {
 			}
 		}
 		const q = `SELECT count(*) FROM orders WHERE id = 'ord_bare' AND metadata = '{}' AND expires_at IS NULL
-			AND paid_at IS NULL AND release_at IS NULL AND completed_at IS NULL AND access_until IS NULL`
+			AND paid_at IS NULL AND release_at IS NULL AND completed_at IS NULL AND access_until IS NULL
+			AND payout_account = '' AND payout_name = '' AND channel_ref = '' AND failure_reason = ''
+			AND NOT needs_approval`
 		if n := h.Count(t, db, q); n != 1 {
-			t.Errorf("the bare order is not stored with '{}' metadata and NULL times")
+			t.Errorf("the bare order is not stored with '{}' metadata, NULL times and empty withdrawal fields")
 		}
 	})
 
@@ -108,6 +112,8 @@ func testOrders(t *testing.T, h Harness) {
 		o.Refunded, o.Fee = 0, 0
 		o.ExpiresAt, o.PaidAt, o.ReleaseAt, o.AccessUntil = time.Time{}, paid.In(cst), paid.Add(o.Hold), paid.Add(time.Hour)
 		o.Metadata, o.UpdatedAt = map[string]string{"k": "v"}, paid
+		o.PayoutAccount, o.PayoutName, o.ChannelRef, o.FailureReason = "acct", "name", "ref", "reason"
+		o.NeedsApproval = true
 		want := o
 		o.Subject, o.Amount, o.Buyer, o.CreatedAt = "changed", cny(1), "b_2", paid // not mutable: ignored
 		mustWrite(t, db, func(tx store.Tx) error { return tx.OrderUpdate(ctx, o, bursar.OrderPending) })
@@ -116,6 +122,36 @@ func testOrders(t *testing.T, h Harness) {
 			t.Errorf("OrderGet after OrderUpdate mismatch (-want +got):\n%s", diff)
 		}
 		checkUTC(t, "OrderGet", orderTimes(got)...)
+	})
+
+	t.Run("a withdrawal's fields change and clear through its states", func(t *testing.T) {
+		db := h.Open(t)
+		w := withdrawal("wd_1", "b_1", bursar.OrderRequested, t0, 600_000)
+		w.NeedsApproval = true
+		mustOrders(t, db, w)
+		steps := []struct {
+			from   bursar.OrderStatus
+			change func(o *bursar.Order)
+		}{
+			{bursar.OrderRequested, func(o *bursar.Order) {
+				o.Status, o.NeedsApproval, o.ChannelRef = bursar.OrderProcessing, false, "20261121110070001502"
+			}},
+			{bursar.OrderProcessing, func(o *bursar.Order) {
+				o.Status, o.FailureReason = bursar.OrderFailed, "PAYEE_NOT_EXIST: 收款账号不存在"
+			}},
+			{bursar.OrderFailed, func(o *bursar.Order) { // not a real transition; the store does not judge
+				o.Status, o.PayoutAccount, o.PayoutName, o.ChannelRef, o.FailureReason = bursar.OrderRequested, "", "", "", ""
+			}},
+		}
+		want := w
+		for i, step := range steps {
+			step.change(&want)
+			want.UpdatedAt = t0.Add(time.Duration(i+1) * time.Minute)
+			mustWrite(t, db, func(tx store.Tx) error { return tx.OrderUpdate(ctx, want, step.from) })
+			if diff := cmp.Diff(want, getOrder(t, db, w.ID)); diff != "" {
+				t.Errorf("after step %d (-want +got):\n%s", i+1, diff)
+			}
+		}
 	})
 
 	fails := []struct {

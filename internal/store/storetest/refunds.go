@@ -66,7 +66,8 @@ func testRefunds(t *testing.T, h Harness) {
 	// largest amount.
 	full := bursar.Refund{ID: "rfd_full", Order: "ord_1", Amount: cny(bursar.MaxAmount), Reason: "课程与描述不符",
 		Status: bursar.RefundSucceeded, RequestedBy: "user:b_1", DecidedBy: "platform:key_1", DecisionNote: "同意",
-		ToEarnings: bursar.MaxAmount - 1, ToCash: 1, CreatedAt: t0.In(cst), DecidedAt: t0.Add(time.Hour).In(cst)}
+		ToEarnings: bursar.MaxAmount - 1, ToCash: 1, ChannelRefundNo: "RF20261121000001-2",
+		ChannelRef: "50300002712026112112345678901", CreatedAt: t0.In(cst), DecidedAt: t0.Add(time.Hour).In(cst)}
 	// bare leaves every optional field zero.
 	bare := openRefund("rfd_bare", "ord_2")
 
@@ -89,9 +90,10 @@ func testRefunds(t *testing.T, h Harness) {
 				checkUTC(t, name, got.CreatedAt, got.DecidedAt)
 			}
 		}
-		const q = `SELECT count(*) FROM refunds WHERE id = 'rfd_bare' AND decided_at IS NULL`
+		const q = `SELECT count(*) FROM refunds WHERE id = 'rfd_bare' AND decided_at IS NULL
+			AND channel_refund_no = '' AND channel_ref = ''`
 		if n := h.Count(t, db, q); n != 1 {
-			t.Errorf("the bare refund is not stored with a NULL decided_at")
+			t.Errorf("the bare refund is not stored with a NULL decided_at and empty channel references")
 		}
 	})
 
@@ -99,6 +101,7 @@ func testRefunds(t *testing.T, h Harness) {
 		db := h.Open(t)
 		mustRefunds(t, db, openRefund("rfd_1", "ord_1"))
 		r := decide(openRefund("rfd_1", "ord_1"), bursar.RefundSucceeded, t0.Add(time.Hour).In(cst))
+		r.ChannelRefundNo, r.ChannelRef = "RF1-1", "2026112122001"
 		want := r
 		r.Order, r.Amount, r.Reason, r.RequestedBy, r.CreatedAt = "ord_2", cny(1), "changed", "user:b_2", t0.Add(time.Hour) // not mutable: ignored
 		mustWrite(t, db, func(tx store.Tx) error { return tx.RefundUpdate(ctx, r, bursar.RefundRequested) })
@@ -122,7 +125,7 @@ func testRefunds(t *testing.T, h Harness) {
 		}, bursar.Conflict, "A refund with this ID already exists."},
 		{"a second open refund of an order is a conflict", func(tx store.Tx) error {
 			return tx.RefundInsert(ctx, openRefund("rfd_2", "ord_1"))
-		}, bursar.Conflict, "The order already has a refund request waiting for a decision."},
+		}, bursar.Conflict, "The order already has a refund request waiting for a decision or being paid back."},
 		{"a missing refund is not found", func(tx store.Tx) error {
 			_, err := tx.RefundGet(ctx, "nope")
 			return err
@@ -164,6 +167,82 @@ func testRefunds(t *testing.T, h Harness) {
 				t.Errorf("RefundInsert of amount %d succeeded", a)
 			}
 		}
+	})
+
+	t.Run("a refund the channel is paying back keeps the order's one open refund", func(t *testing.T) {
+		processing := func(id bursar.RefundID, order bursar.OrderID) bursar.Refund {
+			r := decide(openRefund(id, order), bursar.RefundProcessing, t0.Add(time.Hour))
+			r.ChannelRefundNo = string(id) + "-1"
+			return r
+		}
+		tests := []struct {
+			name          string
+			first, second bursar.Refund
+			code          bursar.Code // "" when the second is stored
+		}{
+			{"a request beside a processing one", processing("rfd_1", "ord_1"), openRefund("rfd_2", "ord_1"), bursar.Conflict},
+			{"a processing one beside a request", openRefund("rfd_1", "ord_1"), processing("rfd_2", "ord_1"), bursar.Conflict},
+			{"two processing ones", processing("rfd_1", "ord_1"), processing("rfd_2", "ord_1"), bursar.Conflict},
+			{"processing ones of different orders", processing("rfd_1", "ord_1"), processing("rfd_2", "ord_2"), ""},
+			{"a request beside a rejected one", decide(openRefund("rfd_1", "ord_1"), bursar.RefundRejected, t0),
+				openRefund("rfd_2", "ord_1"), ""},
+			{"a processing one beside a succeeded one", decide(openRefund("rfd_1", "ord_1"), bursar.RefundSucceeded, t0),
+				processing("rfd_2", "ord_1"), ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				db := h.Open(t)
+				mustRefunds(t, db, tt.first)
+				err := db.InTx(ctx, func(tx store.Tx) error { return tx.RefundInsert(ctx, tt.second) })
+				wantCode(t, "RefundInsert", err, tt.code)
+				if tt.code == bursar.Conflict {
+					want := "The order already has a refund request waiting for a decision or being paid back."
+					if got := bursar.ErrorMessage(err); got != want {
+						t.Errorf("RefundInsert: message %q, want %q", got, want)
+					}
+				}
+			})
+		}
+
+		t.Run("through requested, processing, requested again and succeeded", func(t *testing.T) {
+			db := h.Open(t)
+			mustRefunds(t, db, openRefund("rfd_1", "ord_1"))
+			steps := []struct {
+				from bursar.RefundStatus
+				r    bursar.Refund
+			}{
+				{bursar.RefundRequested, processing("rfd_1", "ord_1")},
+				{bursar.RefundProcessing, func() bursar.Refund { // the channel refused: back to requested, with its reason
+					r := processing("rfd_1", "ord_1")
+					r.Status, r.DecisionNote = bursar.RefundRequested, "The channel refused: TRADE_HAS_CLOSE"
+					return r
+				}()},
+				{bursar.RefundRequested, func() bursar.Refund { // a new attempt has a new refund number
+					r := processing("rfd_1", "ord_1")
+					r.ChannelRefundNo = "rfd_1-2"
+					return r
+				}()},
+				{bursar.RefundProcessing, func() bursar.Refund {
+					r := decide(openRefund("rfd_1", "ord_1"), bursar.RefundSucceeded, t0.Add(2*time.Hour))
+					r.ChannelRefundNo, r.ChannelRef = "rfd_1-2", "50300002712026112112345678901"
+					return r
+				}()},
+			}
+			for i, step := range steps {
+				mustWrite(t, db, func(tx store.Tx) error { return tx.RefundUpdate(ctx, step.r, step.from) })
+				if diff := cmp.Diff(step.r, getRefund(t, db, "rfd_1")); diff != "" {
+					t.Errorf("after step %d (-want +got):\n%s", i+1, diff)
+				}
+				// While it is open no other refund of the order may be
+				// requested; once it succeeded one may.
+				err := db.InTx(ctx, func(tx store.Tx) error { return tx.RefundInsert(ctx, openRefund("rfd_2", "ord_1")) })
+				want := bursar.Conflict
+				if step.r.Status == bursar.RefundSucceeded {
+					want = ""
+				}
+				wantCode(t, fmt.Sprintf("RefundInsert after step %d", i+1), err, want)
+			}
+		})
 	})
 
 	t.Run("an order may ask again once its open refund is decided", func(t *testing.T) {

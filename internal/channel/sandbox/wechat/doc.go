@@ -1,0 +1,72 @@
+// Package wechat is a fake WeChat Pay API v3 gateway for one merchant,
+// for development and tests. It speaks the real wire protocol with the
+// standard library alone (SHA256-RSA request and answer signatures,
+// AES-256-GCM notification resources, the ALL trade bill), so that the
+// official SDK talking to it proves the adapter works against WeChat.
+// Importers alias it (wechatsandbox) beside the adapter of the same name.
+//
+// It never imports a channel SDK or the adapter. It is not a security
+// boundary: the control calls are unauthenticated.
+//
+// # Setting up
+//
+// Setup(dir, baseURL) generates, once, the merchant's API key and
+// certificate, the APIv3 key, the gateway's WeChat Pay public key pair
+// ("PUB_KEY_ID_..." mode, the default) and a platform certificate, and
+// writes the adapter's configuration (wechat.json) pointing at baseURL.
+// New takes Config{Dir: dir} (or the Config Setup returns), starts
+// delivering notifications, and Close stops. Handler serves /v3/ and /wechat/ and nothing else, so it
+// shares one http.ServeMux with the Alipay sandbox.
+//
+// # The API (under /v3/, the real paths)
+//
+// Every call must carry a valid Authorization header (WECHATPAY2-SHA256-
+// RSA2048 with the merchant's certificate serial, a timestamp within five
+// minutes) or is answered 401 SIGN_ERROR. Every 2xx answer, 204 included,
+// is signed; the key follows the request's Wechatpay-Serial: the platform
+// certificate when it names it, else the public key.
+//
+//	POST /v3/pay/transactions/{native,jsapi,h5,app}   place an order (idempotent per out_trade_no)
+//	GET  /v3/pay/transactions/out-trade-no/{no}?mchid= query; unknown → 404 ORDER_NOT_EXIST
+//	GET  /v3/pay/transactions/id/{id}?mchid=          query a paid trade by transaction_id
+//	POST /v3/pay/transactions/out-trade-no/{no}/close 204; paid → 400 ORDERPAID
+//	POST /v3/refund/domestic/refunds                  PROCESSING, then SUCCESS and a REFUND.SUCCESS notification
+//	GET  /v3/refund/domestic/refunds/{out_refund_no}  query a refund
+//	GET  /v3/bill/tradebill?bill_date=&bill_type=ALL[&tar_type=GZIP]
+//	GET  /v3/billdownload/file?token=                 the bill (signed request, unsigned answer)
+//	GET  /v3/certificates                             platform certificates, encrypted with the APIv3 key
+//
+// Transfers (商家转账) are not served: Bursar pays out through Alipay.
+//
+// # Notifications
+//
+// Payments and settled refunds queue a notification to the trade's
+// notify_url (a refund's own, else its payment's): JSON with the resource
+// encrypted by the APIv3 key, signed headers. 200 or 204 is success
+// whatever the body; anything else, or no answer within the timeout, is
+// retried on WeChat's schedule (15s, 15s, 30s, 3m, 10m, 20m, 30m, 30m,
+// 30m, 60m, 3h, 3h, 3h, 6h, 6h), scaled by Config.RetryScale. Retries send
+// the same body and id with fresh signature headers. With DataDir set the
+// queue survives a restart.
+//
+// # The buyer and the controls (under /wechat/)
+//
+//	GET  /wechat/cashier?prepay_id=             the cashier page Native's code_url and H5's h5_url open
+//	POST /wechat/sandbox/pay                    out_trade_no[, openid]: the buyer pays
+//	POST /wechat/sandbox/next-refund            status=SUCCESS|CLOSED|ABNORMAL|PROCESSING: the next refund's end
+//	POST /wechat/sandbox/next-error             status[, code, message]: the next API call's answer
+//	POST /wechat/sandbox/notifications          mode=deliver|hold|drop[, delay=30s]
+//	POST /wechat/sandbox/notifications/flush    make every pending notification due now
+//	POST /wechat/sandbox/probe                  notify_url: send a WECHATPAY/SIGNTEST/ probe, answer the merchant's status
+//	GET  /wechat/sandbox/state                  trades, refunds and notifications as JSON
+//
+// Controls take a form or a JSON object and answer JSON; a bad input is
+// answered 400 {"error":{"code","message"}}.
+//
+// # Bills
+//
+// The ALL bill of a Beijing day lists its payments (by payment time) and
+// its successful refunds (by success time) in WeChat's 27 backtick-prefixed
+// columns, then the summary. Config.BillRows can change the rows before
+// the file is written, to plant differences for reconciliation.
+package wechat
