@@ -105,7 +105,9 @@ func TestServe(t *testing.T) {
 			func(*testing.T) []string { return nil }},
 		{"on PostgreSQL",
 			func(*testing.T) map[string]string { return nil },
-			func(t *testing.T) []string { return []string{"--addr", "127.0.0.1:0", "--db", pgtest.URL(t), "--data-dir", t.TempDir()} }},
+			func(t *testing.T) []string {
+				return []string{"--addr", "127.0.0.1:0", "--db", pgtest.URL(t), "--data-dir", t.TempDir()}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,13 +2,21 @@ package service_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -568,6 +576,90 @@ func TestForgedNotifications(t *testing.T) {
 		}
 		if got := w.balance(t, bursar.ChannelAccount(bursar.ChannelAlipay)); got != 0 {
 			t.Errorf("a forged notification moved money: %d", got)
+		}
+	})
+}
+
+// resign re-signs an Alipay notification with the sandbox gateway's own
+// key after changing fields: what a compromised or buggy channel could
+// send, and the only way a validly signed wrong amount can arrive.
+func (w *channelWorld) resign(t *testing.T, in channel.Inbound, set map[string]string) channel.Inbound {
+	t.Helper()
+	form, err := url.ParseQuery(string(in.Body))
+	must(t, err)
+	for k, v := range set {
+		form.Set(k, v)
+	}
+	form.Del("sign")
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		if k != "sign_type" {
+			parts = append(parts, k+"="+form.Get(k))
+		}
+	}
+	keys, err := sandboxKeys()
+	must(t, err)
+	pemBytes, err := os.ReadFile(filepath.Join(keys, "alipay", "sandbox_alipay_private_key.pem"))
+	must(t, err)
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		t.Fatal("the sandbox key is not PEM")
+	}
+	var key *rsa.PrivateKey
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		key = k.(*rsa.PrivateKey)
+	} else {
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		must(t, err)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "&")))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
+	must(t, err)
+	form.Set("sign", base64.StdEncoding.EncodeToString(sig))
+	return channel.Inbound{Header: in.Header, Body: []byte(form.Encode())}
+}
+
+func TestSignedButWrongNotifications(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := withChannels(t, db)
+		paid := w.buy(t, w.session)
+		w.startPaying(t, paid, channel.AlipayQR)
+		w.buyerPays(t, paid, bursar.ChannelAlipay)
+		w.waitStatus(t, paid.ID, bursar.OrderPaid)
+		genuine := w.lastReceived(t, bursar.ChannelAlipay)
+		// The re-signing itself is sound: an unchanged copy is taken.
+		if a := w.accept(bursar.ChannelAlipay, w.resign(t, genuine, nil)); string(a.Body) != "success" {
+			t.Fatalf("a re-signed copy of a genuine notification was answered %q", a.Body)
+		}
+
+		other := w.buy(t, w.course)
+		w.startPaying(t, other, channel.AlipayQR)
+		for _, tc := range []struct {
+			name string
+			set  map[string]string
+		}{
+			{"a smaller amount for an order", map[string]string{"out_trade_no": other.No, "total_amount": "0.01"}},
+			{"an order never sent to Alipay", map[string]string{"out_trade_no": w.buy(t, w.course).No, "total_amount": "88.88"}},
+			{"an order that does not exist", map[string]string{"out_trade_no": "20260101000000", "total_amount": "88.88"}},
+		} {
+			if a := w.accept(bursar.ChannelAlipay, w.resign(t, genuine, tc.set)); string(a.Body) == "success" {
+				t.Errorf("%s was taken", tc.name)
+			}
+		}
+		if got := w.order(t, other.ID).Status; got != bursar.OrderPending {
+			t.Errorf("the order is %s after a wrong-amount notification", got)
+		}
+		if got := w.balance(t, bursar.ChannelAccount(bursar.ChannelAlipay)); got != -1990 {
+			t.Errorf("channel:alipay = %d, want -1990: a wrong notification moved money", got)
+		}
+		var rejected int
+		for _, n := range w.notices(t, other.No) {
+			if n.Outcome == bursar.NoticeRejected && n.Detail != "" && len(n.Body) > 0 {
+				rejected++
+			}
+		}
+		if rejected != 1 {
+			t.Errorf("%d rejected notices stored for the wrong amount, want 1 with its reason and body", rejected)
 		}
 	})
 }
