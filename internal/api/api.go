@@ -69,6 +69,7 @@ func New(d Deps) *Server {
 	s.handle("GET /v1/orders/{id}", s.private(s.handleOrderGet))
 	s.handle("POST /v1/orders/{id}/pay", s.private(s.handleOrderPay))
 	s.handle("GET /v1/orders/{id}/payments", s.private(s.handleOrderPayments))
+	s.handle("POST /v1/orders/{id}/sync", s.private(s.handleOrderSync))
 	s.handle("POST /v1/orders/{id}/confirm", s.private(s.handleOrderConfirm))
 	s.handle("POST /v1/orders/{id}/refunds", s.private(s.handleRefundCreate))
 	s.handle("GET /v1/orders/{id}/refunds", s.private(s.handleRefundList))

@@ -60,6 +60,7 @@ func TestAnotherUsersObjects(t *testing.T) {
 			"GET /v1/orders":                         {"GET", "/v1/orders?role=buyer&user_id=victim", ""},
 			"POST /v1/users":                         {"POST", "/v1/users", `{"id":"mallory2"}`},
 			"GET /v1/orders/{id}/payments":           {"GET", "/v1/orders/" + oid + "/payments", ""},
+			"POST /v1/orders/{id}/sync":              {"POST", "/v1/orders/" + oid + "/sync", ""},
 			"POST /v1/topups":                        {"POST", "/v1/topups", `{"user_id":"victim","amount":100,"method":"alipay_qr"}`},
 			"POST /v1/withdrawals":                   {"POST", "/v1/withdrawals", `{"user_id":"victim","amount":100,"account":"v@example.com","name":"V","payment_password":"246810"}`},
 			"POST /v1/withdrawals/{id}/approve":      {"POST", "/v1/withdrawals/" + oid + "/approve", `{}`},

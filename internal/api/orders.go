@@ -183,6 +183,15 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+func (s *Server) handleOrderSync(w http.ResponseWriter, r *http.Request) error {
+	o, err := s.deps.Orders.Sync(r.Context(), actorOf(r), bursar.OrderID(r.PathValue("id")))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, orderJSON(o))
+	return nil
+}
+
 func (s *Server) handleOrderPayments(w http.ResponseWriter, r *http.Request) error {
 	id := bursar.OrderID(r.PathValue("id"))
 	ps, err := s.deps.Orders.Payments(r.Context(), actorOf(r), id)

@@ -274,3 +274,94 @@ func (s *Orders) Payments(ctx context.Context, actor bursar.Actor, id bursar.Ord
 	})
 	return ps, err
 }
+
+// Sync asks the channels about an order's pending payments now and settles
+// what they say, instead of waiting for a notification or the next payment
+// check: for a client whose buyer just came back from the cashier, or for a
+// payment result that cannot be trusted by itself (an unsigned callback).
+func (s *Orders) Sync(ctx context.Context, actor bursar.Actor, id bursar.OrderID) (bursar.Order, error) {
+	if _, err := s.Get(ctx, actor, id); err != nil {
+		return bursar.Order{}, err
+	}
+	jobs := &Jobs{deps: s.deps, orders: s}
+	if _, err := jobs.checkPayments(ctx, id); err != nil {
+		return bursar.Order{}, err
+	}
+	return s.Get(ctx, actor, id)
+}
+
+// GetByNo returns the order with a merchant order number, if the actor is
+// its buyer or seller.
+func (s *Orders) GetByNo(ctx context.Context, actor bursar.Actor, no string) (bursar.Order, error) {
+	var o bursar.Order
+	err := s.deps.read(ctx, func(tx store.Tx) error {
+		var err error
+		if o, err = tx.OrderGetByNo(ctx, no); err != nil {
+			return err
+		}
+		if !actor.MaySee(o.Buyer, o.Seller) {
+			return notFound("order", no)
+		}
+		return nil
+	})
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		return bursar.Order{}, notFound("order", no)
+	}
+	return o, err
+}
+
+// ConfirmChannelPayment settles an order from what the channel says about
+// it, for a client that paid at the channel by itself with the order number
+// as out_trade_no and reports the result (seed 2's apps do). The report is
+// never trusted: only the channel's answer to Bursar's own query settles the
+// order, with the amount checked. A channel that has no such payment gives
+// bursar.NotFound; one whose payment disagrees with the order,
+// bursar.Invalid with the reason.
+func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, id bursar.OrderID, name bursar.Channel) (bursar.Order, error) {
+	ch, err := s.deps.channel(name)
+	if err != nil {
+		return bursar.Order{}, err
+	}
+	var o bursar.Order
+	err = s.deps.DB.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if o, err = visibleOrder(ctx, tx, actor, id, true); err != nil || o.Status != bursar.OrderPending {
+			return err
+		}
+		if _, err := tx.PaymentGet(ctx, o.ID, name); bursar.ErrorCode(err) != bursar.NotFound {
+			return err
+		}
+		now := s.deps.now()
+		// The client created the payment at the channel; record it so the
+		// payment checks and the expiry know about it too.
+		if err := tx.PaymentPut(ctx, bursar.Payment{Order: o.ID, Channel: name, Method: "external", Amount: o.Amount,
+			Status: bursar.PaymentPending, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(firstPaymentCheck))
+	})
+	if err != nil {
+		return bursar.Order{}, err
+	}
+	t, err := ch.Query(ctx, o.No)
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		return bursar.Order{}, bursar.Errorf(bursar.NotFound, "%s has no payment for the order %s.", name, o.ID)
+	}
+	if err != nil {
+		return bursar.Order{}, err
+	}
+	var res settled
+	err = s.deps.DB.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		res, err = s.settlePayment(ctx, tx, name, t, s.deps.now())
+		return err
+	})
+	if err != nil {
+		return bursar.Order{}, err
+	}
+	if res.outcome == bursar.NoticeRejected {
+		s.deps.Log.WarnContext(ctx, "payment report refused", "channel", name, "order", o.ID, "why", res.detail)
+		return bursar.Order{}, bursar.Errorf(bursar.Invalid, "The payment at %s does not match the order: %s.", name, res.detail)
+	}
+	return s.Get(ctx, actor, id)
+}

@@ -663,3 +663,49 @@ func TestSignedButWrongNotifications(t *testing.T) {
 		}
 	})
 }
+
+func TestConfirmChannelPayment(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := withChannels(t, db)
+		ctx := context.Background()
+		// The client pays at the channel by itself, with the order number as
+		// out_trade_no, as seed 2's apps do, then reports it.
+		appPays := func(o bursar.Order, amount bursar.Amount) {
+			t.Helper()
+			_, err := w.deps.Channels[bursar.ChannelWeChat].Pay(ctx, channel.PayRequest{OrderNo: o.No,
+				Amount: bursar.Money{Amount: amount, Currency: bursar.CNY}, Subject: o.Subject, Method: channel.WeChatNative,
+				ExpiresAt: o.ExpiresAt, NotifyURL: w.srv.URL + "/elsewhere"})
+			must(t, err)
+			w.buyerPays(t, o, bursar.ChannelWeChat)
+		}
+
+		o := w.buy(t, w.course)
+		if _, err := w.orders.ConfirmChannelPayment(ctx, w.buyer, o.ID, bursar.ChannelWeChat); bursar.ErrorCode(err) != bursar.NotFound {
+			t.Errorf("a report of a payment the channel never saw: %v", err)
+		}
+		appPays(o, 8888)
+		got, err := w.orders.ConfirmChannelPayment(ctx, w.buyer, o.ID, bursar.ChannelWeChat)
+		must(t, err)
+		if got.Status != bursar.OrderPaid || got.Channel != bursar.ChannelWeChat {
+			t.Errorf("after a confirmed report: %s by %s", got.Status, got.Channel)
+		}
+		if again, err := w.orders.ConfirmChannelPayment(ctx, w.buyer, o.ID, bursar.ChannelWeChat); err != nil || again.Status != bursar.OrderPaid {
+			t.Errorf("a repeated report: %v, %v", again.Status, err)
+		}
+
+		short := w.buy(t, w.session) // the course is owned now
+		appPays(short, 1)
+		if _, err := w.orders.ConfirmChannelPayment(ctx, w.buyer, short.ID, bursar.ChannelWeChat); bursar.ErrorCode(err) != bursar.Invalid {
+			t.Errorf("a payment of 0.01 for a 19.90 order: %v", err)
+		}
+		if got := w.order(t, short.ID); got.Status != bursar.OrderPending {
+			t.Errorf("the underpaid order is %s", got.Status)
+		}
+		if _, err := w.orders.ConfirmChannelPayment(ctx, w.seller, short.ID, bursar.ChannelWeChat); err == nil {
+			t.Error("the seller confirmed the buyer's payment") // only parties see it; the check is the channel's word anyway
+		}
+		if got := w.balance(t, bursar.ChannelAccount(bursar.ChannelWeChat)); got != -8888 {
+			t.Errorf("channel:wechat = %d, want -8888", got)
+		}
+	})
+}
