@@ -11,7 +11,12 @@ type OrderFilter struct {
 	Party  UserID
 	Type   OrderType
 	Status OrderStatus
-	Item   ItemID
+	// Statuses selects orders in any of these states (with Status, both
+	// apply).
+	Statuses []OrderStatus
+	Item     ItemID
+	// ChatID selects orders whose metadata chat_id is this (seed 1's chats).
+	ChatID string
 	From   time.Time // created at or after
 	To     time.Time // created before
 	// After is a cursor: only orders older than this one, in the
@@ -19,4 +24,7 @@ type OrderFilter struct {
 	After  OrderID
 	Before OrderID
 	Limit  int // 1 to 100
+	// Offset skips this many orders first, for clients that page by
+	// number (the seed APIs); cursors are cheaper and stable under inserts.
+	Offset int
 }

@@ -147,6 +147,10 @@ func (t *tx) OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderS
 	return bursar.Errorf(bursar.WrongState, "The order %s is %s, not %s.", o.ID, status, from)
 }
 
+// maxOffset bounds how deep number paging may go: each page reads and
+// skips every order before it.
+const maxOffset = 10_000
+
 // OrderList implements store.Tx. It reads one row past the limit to learn
 // whether there are more. A Before page is read oldest first, starting next
 // to the cursor, and turned around. Every value is a bound parameter; only
@@ -154,6 +158,9 @@ func (t *tx) OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderS
 func (t *tx) OrderList(ctx context.Context, f bursar.OrderFilter) ([]bursar.Order, bool, error) {
 	if f.Limit < 1 || f.Limit > 100 {
 		return nil, false, bursar.InvalidParam("limit", "A limit is between 1 and 100.")
+	}
+	if f.Offset < 0 || f.Offset > maxOffset {
+		return nil, false, bursar.InvalidParam("offset", "An offset is between 0 and %d.", maxOffset)
 	}
 	var where []string
 	var args []any
@@ -177,8 +184,18 @@ func (t *tx) OrderList(ctx context.Context, f bursar.OrderFilter) ([]bursar.Orde
 	if f.Status != "" {
 		where = append(where, "status = "+arg(f.Status))
 	}
+	if len(f.Statuses) > 0 {
+		in := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			in[i] = arg(st)
+		}
+		where = append(where, "status IN ("+strings.Join(in, ", ")+")")
+	}
 	if f.Item != "" {
 		where = append(where, "item_id = "+arg(f.Item))
+	}
+	if f.ChatID != "" {
+		where = append(where, "metadata->>'chat_id' = "+arg(f.ChatID))
 	}
 	if !f.From.IsZero() {
 		where = append(where, "created_at >= "+arg(f.From))
@@ -207,6 +224,9 @@ func (t *tx) OrderList(ctx context.Context, f bursar.OrderFilter) ([]bursar.Orde
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY ` + order + ` LIMIT ` + arg(f.Limit+1)
+	if f.Offset > 0 {
+		q += ` OFFSET ` + arg(f.Offset)
+	}
 	rows, err := t.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, false, translate(fmt.Errorf("list orders: %w", err))

@@ -137,6 +137,10 @@ func (t *tx) OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderS
 	return bursar.Errorf(bursar.WrongState, "The order %s is %s, not %s.", o.ID, status, from)
 }
 
+// maxOffset bounds how deep number paging may go: each page reads and
+// skips every order before it.
+const maxOffset = 10_000
+
 // OrderList implements store.Tx. It reads one row past the limit to learn
 // whether there are more. A Before page is read oldest first, starting next
 // to the cursor, and turned around. Every value is a bound parameter; only
@@ -144,6 +148,9 @@ func (t *tx) OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderS
 func (t *tx) OrderList(ctx context.Context, f bursar.OrderFilter) ([]bursar.Order, bool, error) {
 	if f.Limit < 1 || f.Limit > 100 {
 		return nil, false, bursar.InvalidParam("limit", "A limit is between 1 and 100.")
+	}
+	if f.Offset < 0 || f.Offset > maxOffset {
+		return nil, false, bursar.InvalidParam("offset", "An offset is between 0 and %d.", maxOffset)
 	}
 	var where []string
 	var args []any
@@ -166,8 +173,18 @@ func (t *tx) OrderList(ctx context.Context, f bursar.OrderFilter) ([]bursar.Orde
 	if f.Status != "" {
 		add("status = ?", f.Status)
 	}
+	if len(f.Statuses) > 0 {
+		in := make([]any, len(f.Statuses))
+		for i, st := range f.Statuses {
+			in[i] = st
+		}
+		add("status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(in)), ", ")+")", in...)
+	}
 	if f.Item != "" {
 		add("item_id = ?", f.Item)
+	}
+	if f.ChatID != "" {
+		add("json_extract(metadata, '$.chat_id') = ?", f.ChatID)
 	}
 	if !f.From.IsZero() {
 		add("created_at >= ?", ms(f.From))
@@ -195,8 +212,8 @@ func (t *tx) OrderList(ctx context.Context, f bursar.OrderFilter) ([]bursar.Orde
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ") //nolint:gosec // G202: fixed conditions; every value is bound
 	}
-	q += ` ORDER BY ` + order + ` LIMIT ?`
-	args = append(args, f.Limit+1)
+	q += ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
+	args = append(args, f.Limit+1, f.Offset)
 	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, false, translate(fmt.Errorf("list orders: %w", err))

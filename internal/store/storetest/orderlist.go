@@ -39,6 +39,10 @@ func listOrders() []bursar.Order {
 			Buyer: r.buyer, Seller: r.seller, Item: r.item, Subject: "s", Amount: cny(100),
 			CreatedAt: created, UpdatedAt: created}
 	}
+	// Seed 1's chats: a chat can have had several purchases.
+	os[0].Metadata = map[string]string{"chat_id": "room_1"}
+	os[6].Metadata = map[string]string{"chat_id": "room_1", "note": "again"}
+	os[4].Metadata = map[string]string{"chat_id": "room_2"}
 	return os
 }
 
@@ -106,6 +110,16 @@ func testOrderList(t *testing.T, h Harness) {
 		{"Before the newest is empty", bursar.OrderFilter{Before: "o8", Limit: 3}, nil, false},
 		{"a cursor need not match the filter", bursar.OrderFilter{Buyer: "alice", After: "o6", Limit: 100},
 			[]bursar.OrderID{"o5", "o3", "o1"}, false},
+		{"orders in any of several states", bursar.OrderFilter{Statuses: []bursar.OrderStatus{bursar.OrderPending, bursar.OrderRefunded}, Limit: 100},
+			[]bursar.OrderID{"o6", "o5", "o4"}, false},
+		{"Status and Statuses both apply", bursar.OrderFilter{Status: bursar.OrderPaid, Statuses: []bursar.OrderStatus{bursar.OrderPaid, bursar.OrderPending}, Limit: 100},
+			[]bursar.OrderID{"o7", "o3", "o1"}, false},
+		{"the orders of a chat", bursar.OrderFilter{ChatID: "room_1", Limit: 100}, []bursar.OrderID{"o7", "o1"}, false},
+		{"a chat nobody has", bursar.OrderFilter{ChatID: "room_9", Limit: 100}, nil, false},
+		{"an offset skips orders", bursar.OrderFilter{Offset: 2, Limit: 3}, []bursar.OrderID{"o6", "o5", "o4"}, true},
+		{"an offset on the last page", bursar.OrderFilter{Offset: 6, Limit: 3}, []bursar.OrderID{"o2", "o1"}, false},
+		{"an offset past the end", bursar.OrderFilter{Offset: 8, Limit: 3}, nil, false},
+		{"an offset with a filter", bursar.OrderFilter{Buyer: "alice", Offset: 1, Limit: 2}, []bursar.OrderID{"o5", "o3"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
