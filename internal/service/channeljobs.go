@@ -94,7 +94,7 @@ func (j *Jobs) settleTrade(ctx context.Context, name bursar.Channel, t channel.T
 	return j.deps.DB.InTx(ctx, func(tx store.Tx) error {
 		res, err := j.orders.settlePayment(ctx, tx, name, t, j.deps.now())
 		if err == nil && res.outcome == bursar.NoticeRejected {
-			j.deps.Log.WarnContext(ctx, "channel query disagrees with the order", "channel", name, "order_no", t.OrderNo, "why", res.detail)
+			j.deps.log().WarnContext(ctx, "channel query disagrees with the order", "channel", name, "order_no", t.OrderNo, "why", res.detail)
 		}
 		return err
 	})

@@ -360,7 +360,7 @@ func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, 
 		return bursar.Order{}, err
 	}
 	if res.outcome == bursar.NoticeRejected {
-		s.deps.Log.WarnContext(ctx, "payment report refused", "channel", name, "order", o.ID, "why", res.detail)
+		s.deps.log().WarnContext(ctx, "payment report refused", "channel", name, "order", o.ID, "why", res.detail)
 		return bursar.Order{}, bursar.Errorf(bursar.Invalid, "The payment at %s does not match the order: %s.", name, res.detail)
 	}
 	return s.Get(ctx, actor, id)

@@ -124,15 +124,13 @@ func (j *Jobs) RunDue(ctx context.Context) (int, error) {
 func (j *Jobs) retry(ctx context.Context, job bursar.Job, jobErr error) {
 	backoff := min(time.Minute<<min(job.Attempts, 10), 6*time.Hour)
 	runAt := j.deps.now().Add(backoff)
-	if j.deps.Log != nil {
-		j.deps.Log.ErrorContext(ctx, "job failed", "kind", job.Kind, "ref", job.Ref, "attempt", job.Attempts+1,
-			"retry_at", runAt, "err", jobErr)
-	}
+	j.deps.log().ErrorContext(ctx, "job failed", "kind", job.Kind, "ref", job.Ref, "attempt", job.Attempts+1,
+		"retry_at", runAt, "err", jobErr)
 	err := j.deps.DB.InTx(ctx, func(tx store.Tx) error {
 		return tx.JobRetry(ctx, job.ID, runAt, jobErr.Error())
 	})
-	if err != nil && j.deps.Log != nil {
-		j.deps.Log.ErrorContext(ctx, "job retry not recorded", "kind", job.Kind, "ref", job.Ref, "err", err)
+	if err != nil {
+		j.deps.log().ErrorContext(ctx, "job retry not recorded", "kind", job.Kind, "ref", job.Ref, "err", err)
 	}
 }
 

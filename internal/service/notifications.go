@@ -34,12 +34,12 @@ func (s *Notifications) Accept(ctx context.Context, name bursar.Channel, in chan
 	n, err := ch.ParseNotification(ctx, in)
 	if err != nil {
 		notice.Outcome, notice.Detail = bursar.NoticeRejected, bursar.ErrorMessage(err)
-		s.deps.Log.WarnContext(ctx, "channel notification rejected", "channel", name, "err", err)
+		s.deps.log().WarnContext(ctx, "channel notification rejected", "channel", name, "err", err)
 		if err := s.deps.DB.InTx(ctx, func(tx store.Tx) error {
 			_, err := tx.NoticeInsert(ctx, notice)
 			return err
 		}); err != nil {
-			s.deps.Log.ErrorContext(ctx, "rejected notification not stored", "channel", name, "err", err)
+			s.deps.log().ErrorContext(ctx, "rejected notification not stored", "channel", name, "err", err)
 		}
 		return ch.Answer(err), nil
 	}
@@ -66,15 +66,15 @@ func (s *Notifications) Accept(ctx context.Context, name bursar.Channel, in chan
 	})
 	if err != nil {
 		// Not applied: the channel sends it again later.
-		s.deps.Log.ErrorContext(ctx, "channel notification not applied", "channel", name, "event", n.Event, "err", err)
+		s.deps.log().ErrorContext(ctx, "channel notification not applied", "channel", name, "event", n.Event, "err", err)
 		return ch.Answer(err), nil
 	}
 	if res.outcome == bursar.NoticeRejected {
-		s.deps.Log.WarnContext(ctx, "channel notification rejected", "channel", name, "event", n.Event,
+		s.deps.log().WarnContext(ctx, "channel notification rejected", "channel", name, "event", n.Event,
 			"order_no", res.orderNo, "why", res.detail)
 		return ch.Answer(bursar.Errorf(bursar.Invalid, "%s", res.detail)), nil
 	}
-	s.deps.Log.InfoContext(ctx, "channel notification", "channel", name, "event", n.Event, "order_no", res.orderNo,
+	s.deps.log().InfoContext(ctx, "channel notification", "channel", name, "event", n.Event, "order_no", res.orderNo,
 		"outcome", res.outcome, "detail", res.detail)
 	return ch.Answer(nil), nil
 }

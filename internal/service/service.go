@@ -83,6 +83,14 @@ func (d Deps) channel(name bursar.Channel) (channel.Channel, error) {
 	return nil, bursar.Errorf(bursar.ChannelFailed, "The channel %q is not configured on this server.", name)
 }
 
+// log is the logger, or one that discards when none was given.
+func (d Deps) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Log
+}
+
 func (d Deps) now() time.Time { return d.Now().UTC().Truncate(time.Millisecond) }
 
 func (d Deps) orderExpiry() time.Duration {
