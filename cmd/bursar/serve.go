@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -18,13 +19,16 @@ import (
 	"bursar.dev/bursar/internal/service"
 )
 
-// runJobs runs due jobs every interval until ctx ends. A job in progress
-// finishes its transaction first: shutdown cancels between jobs.
+// runJobs runs due jobs every interval until ctx ends, then waits for the
+// channel jobs still running. A job in progress finishes its transaction
+// first: shutdown cancels between jobs, and a channel call cut short is
+// retried when its lease ends.
 func runJobs(ctx context.Context, jobs *service.Jobs, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	defer jobs.Wait()
 	for {
-		if n, err := jobs.RunDue(ctx); err != nil && ctx.Err() == nil {
+		if n, err := jobs.DispatchDue(ctx); err != nil && ctx.Err() == nil {
 			log.Error("running jobs", "err", err)
 		} else if n > 0 {
 			log.Info("ran jobs", "count", n)
@@ -78,13 +82,17 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	}
 
 	// 2. Listen: the channels need the address for their notifications.
+	publicURL, err := parsePublicURL(cmd.String("public-url"))
+	if err != nil {
+		return err
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cmd.String("addr"))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = ln.Close() }() // Serve closes it too; this covers the errors before
-	publicURL := cmp.Or(cmd.String("public-url"), "http://"+ln.Addr().String())
+	publicURL = cmp.Or(publicURL, "http://"+ln.Addr().String())
 	mux := http.NewServeMux()
 
 	// 3. The channels: the in-process sandboxes, or the configured ones.
@@ -148,4 +156,19 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// parsePublicURL checks --public-url: scheme and host only, since the
+// channels' notification paths are appended to it and a channel's notify
+// URL may not carry a query.
+func parsePublicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", usageError{fmt.Errorf("--public-url is scheme://host[:port] with no path or query, not %q", s)}
+	}
+	return u.Scheme + "://" + u.Host, nil
 }

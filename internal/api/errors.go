@@ -45,9 +45,22 @@ type errorObject struct {
 	RequestID string      `json:"request_id"`
 }
 
-// writeError answers with err's code and message; an internal error is
-// logged here, once, and its text never reaches the client.
+// writeError answers with err's code and message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	obj := s.errorObject(r, err)
+	status, ok := statuses[obj.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if obj.Code == bursar.Unavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, errorBody{obj})
+}
+
+// errorObject describes err for a client; an internal error is logged here,
+// once, and its text never reaches the client.
+func (s *Server) errorObject(r *http.Request, err error) errorObject {
 	code := bursar.ErrorCode(err)
 	obj := errorObject{Type: "invalid_request_error", Code: code, Message: bursar.ErrorMessage(err), RequestID: requestID(r.Context())}
 	if t, ok := errorTypes[code]; ok {
@@ -62,12 +75,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == bursar.Internal || code == bursar.Unavailable {
 		s.deps.Log.ErrorContext(r.Context(), "request failed", "code", code, "err", err)
 	}
-	status, ok := statuses[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if code == bursar.Unavailable {
-		w.Header().Set("Retry-After", "1")
-	}
-	writeJSON(w, status, errorBody{obj})
+	return obj
 }

@@ -87,6 +87,9 @@ type orderObject struct {
 	// What the buyer's client needs to pay through a channel; only in the
 	// answer to paying.
 	NextAction *payActionObject `json:"next_action,omitempty"`
+	// Why a channel could not start the payment of a top-up just created;
+	// only in the answer to creating it.
+	LastPaymentError *errorObject `json:"last_payment_error,omitempty"`
 }
 
 // payActionObject is how the buyer pays at the channel: open or show the

@@ -225,6 +225,9 @@ func (s *Server) handleTopupCreate(w http.ResponseWriter, r *http.Request) error
 	if channel.Method(in.Method).Channel() == "" {
 		return bursar.InvalidParam("method", "A top-up is paid with one of %s.", channel.MethodList())
 	}
+	if channel.Method(in.Method) == channel.WeChatJSAPI && in.OpenID == "" {
+		return bursar.InvalidParam("openid", "Paying with wechat_jsapi needs the payer's openid.")
+	}
 	opt, err := payOptions(r, in.ReturnURL, in.OpenID, in.ClientIP)
 	if err != nil {
 		return err
@@ -234,12 +237,18 @@ func (s *Server) handleTopupCreate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	o, pay, err := s.deps.Orders.PayWithChannel(r.Context(), actor, o.ID, channel.Method(in.Method), opt)
-	if err != nil {
-		return err
-	}
 	obj := orderJSON(o)
-	obj.NextAction = &payActionObject{Method: pay.Method, URL: pay.URL, OrderString: pay.OrderString, Params: pay.Params}
+	// The top-up exists now: a channel that fails to start the payment is
+	// reported with it, not instead of it, so a retry with the same
+	// Idempotency-Key returns this order and the client pays it again with
+	// POST /v1/orders/{id}/pay rather than making a second top-up.
+	if paying, pay, err := s.deps.Orders.PayWithChannel(r.Context(), actor, o.ID, channel.Method(in.Method), opt); err != nil {
+		e := s.errorObject(r, err)
+		obj.LastPaymentError = &e
+	} else {
+		obj = orderJSON(paying)
+		obj.NextAction = &payActionObject{Method: pay.Method, URL: pay.URL, OrderString: pay.OrderString, Params: pay.Params}
+	}
 	writeJSON(w, http.StatusCreated, obj)
 	return nil
 }

@@ -22,7 +22,7 @@ const (
 	Locked            Code = "locked"             // a password is locked after too many wrong tries; 423
 	RateLimited       Code = "rate_limited"       // too many requests; 429
 	Unavailable       Code = "unavailable"        // a dependency is down; retry later; 503
-	ChannelFailed     Code = "channel_failed"     // Alipay or WeChat Pay refused or is unreachable; 502
+	ChannelFailed     Code = "channel_failed"     // Alipay or WeChat Pay refused (unreachable is Unavailable); 502
 	Internal          Code = "internal"           // everything else; 500, message never shown
 )
 

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -48,10 +49,44 @@ func (j *Jobs) runRemote(ctx context.Context, job bursar.Job) error {
 	}
 	return j.deps.DB.InTx(ctx, func(tx store.Tx) error {
 		if next.IsZero() {
-			return tx.JobCancel(ctx, job.Kind, job.Ref)
+			// Someone may have given the job new work since it looked (a
+			// refund refused by the channel and approved again): finish it
+			// only if its object no longer waits for the channel.
+			waiting, err := j.waitsForChannel(ctx, tx, job)
+			if err != nil || !waiting {
+				return cmp.Or(err, tx.JobCancel(ctx, job.Kind, job.Ref))
+			}
+			next = j.deps.now().Add(time.Minute) // not sooner: the channel may keep disagreeing
 		}
 		return tx.JobSchedule(ctx, job.Kind, job.Ref, next)
 	})
+}
+
+// waitsForChannel reports whether a finished channel job's object still
+// needs the channel: a refund or a payout processing, a duplicate payment
+// not yet returned.
+func (j *Jobs) waitsForChannel(ctx context.Context, tx store.Tx, job bursar.Job) (bool, error) {
+	var err error
+	waiting := false
+	switch job.Kind {
+	case bursar.JobRefundSubmit:
+		var r bursar.Refund
+		r, err = tx.RefundGet(ctx, bursar.RefundID(job.Ref))
+		waiting = err == nil && r.Status == bursar.RefundProcessing
+	case bursar.JobTransfer:
+		var o bursar.Order
+		o, err = tx.OrderGet(ctx, bursar.OrderID(job.Ref))
+		waiting = err == nil && o.Status == bursar.OrderProcessing
+	case bursar.JobReturnPayment:
+		id, name, _ := strings.Cut(job.Ref, "/")
+		var p bursar.Payment
+		p, err = tx.PaymentGet(ctx, bursar.OrderID(id), bursar.Channel(name))
+		waiting = err == nil && p.Status == bursar.PaymentDuplicate
+	}
+	if bursar.ErrorCode(err) == bursar.NotFound {
+		return false, nil
+	}
+	return waiting, err
 }
 
 // again says when to look again at something the channel is still working

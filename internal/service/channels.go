@@ -62,7 +62,7 @@ func (s *Orders) PayWithChannel(ctx context.Context, actor bursar.Actor, id burs
 		if err := tx.PaymentPut(ctx, p); err != nil {
 			return err
 		}
-		return tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(firstPaymentCheck))
+		return tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(s.deps.paymentCheckAfter()))
 	})
 	if err != nil {
 		return bursar.Order{}, channel.Payment{}, err
@@ -73,11 +73,6 @@ func (s *Orders) PayWithChannel(ctx context.Context, actor bursar.Actor, id burs
 	})
 	return o, pay, err
 }
-
-// firstPaymentCheck is how soon a pending channel payment is first queried:
-// long enough for a buyer to scan and pay, so the first query usually finds
-// the payment the notification already settled.
-const firstPaymentCheck = time.Minute
 
 func (d Deps) notifyURL(name bursar.Channel) string {
 	return d.PublicURL + "/v1/notify/" + string(name)
@@ -121,8 +116,15 @@ func (s *Orders) settlePayment(ctx context.Context, tx store.Tx, name bursar.Cha
 		return res, err
 	}
 	if t.Amount != o.Amount {
-		return reject("the channel's amount %s %s differs from the order's %s %s",
+		res, err := reject("the channel's amount %s %s differs from the order's %s %s",
 			t.Amount.Amount.Yuan(), t.Amount.Currency, o.Amount.Amount.Yuan(), o.Amount.Currency)
+		if t.Status == channel.TradePaid {
+			// Money the order does not account for arrived at the channel:
+			// people must return or book it; reconciliation shows it too.
+			err = audit(ctx, tx, bursar.Actor{}, "payment.mismatch", string(o.ID),
+				fmt.Sprintf("%s trade %s paid %s yuan for an order of %s yuan", name, t.TradeNo, t.Amount.Amount.Yuan(), o.Amount.Amount.Yuan()), now)
+		}
+		return res, err
 	}
 	switch t.Status {
 	case channel.TradePaid:
@@ -174,7 +176,7 @@ func (s *Orders) settlePayment(ctx context.Context, tx store.Tx, name bursar.Cha
 			return res, err
 		}
 		o.Status, o.Channel = bursar.OrderCompleted, name
-		o.PaidAt, o.CompletedAt, o.UpdatedAt = p.PaidAt, now, now
+		o.PaidAt, o.CompletedAt, o.UpdatedAt = now, now, now // as for purchases: when Bursar learnt of it
 	default:
 		if err := post(ctx, tx, "pay:"+string(o.ID), "channel_pay", o.ID, now,
 			bursar.Transfer(bursar.ChannelAccount(name), bursar.EscrowAccount(o.ID), o.Amount)); err != nil {
@@ -283,7 +285,7 @@ func (s *Orders) Sync(ctx context.Context, actor bursar.Actor, id bursar.OrderID
 	if _, err := s.Get(ctx, actor, id); err != nil {
 		return bursar.Order{}, err
 	}
-	jobs := &Jobs{deps: s.deps, orders: s}
+	jobs := NewJobs(s.deps)
 	if _, err := jobs.checkPayments(ctx, id); err != nil {
 		return bursar.Order{}, err
 	}
@@ -314,7 +316,8 @@ func (s *Orders) GetByNo(ctx context.Context, actor bursar.Actor, no string) (bu
 // it, for a client that paid at the channel by itself with the order number
 // as out_trade_no and reports the result (seed 2's apps do). The report is
 // never trusted: only the channel's answer to Bursar's own query settles the
-// order, with the amount checked. A channel that has no such payment gives
+// order, with the amount checked. A payment for an order that closed
+// meanwhile re-opens it, as a late notification would. A channel that has no such payment gives
 // bursar.NotFound; one whose payment disagrees with the order,
 // bursar.Invalid with the reason.
 func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, id bursar.OrderID, name bursar.Channel) (bursar.Order, error) {
@@ -325,8 +328,11 @@ func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, 
 	var o bursar.Order
 	err = s.deps.DB.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		if o, err = visibleOrder(ctx, tx, actor, id, true); err != nil || o.Status != bursar.OrderPending {
+		if o, err = visibleOrder(ctx, tx, actor, id, true); err != nil {
 			return err
+		}
+		if o.Status != bursar.OrderPending && o.Status != bursar.OrderClosed {
+			return nil // paid already: what the channel says is settled below all the same
 		}
 		if _, err := tx.PaymentGet(ctx, o.ID, name); bursar.ErrorCode(err) != bursar.NotFound {
 			return err
@@ -338,7 +344,7 @@ func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, 
 			Status: bursar.PaymentPending, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		return tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(firstPaymentCheck))
+		return tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(s.deps.paymentCheckAfter()))
 	})
 	if err != nil {
 		return bursar.Order{}, err

@@ -707,5 +707,17 @@ func TestConfirmChannelPayment(t *testing.T) {
 		if got := w.balance(t, bursar.ChannelAccount(bursar.ChannelWeChat)); got != -8888 {
 			t.Errorf("channel:wechat = %d, want -8888", got)
 		}
+
+		// Reported after the order closed: the payment is not dropped, the
+		// order re-opens as paid.
+		late := w.buy(t, w.session)
+		w.clock.Advance(31 * time.Minute)
+		w.waitStatus(t, late.ID, bursar.OrderClosed)
+		appPays(late, 1990)
+		got, err = w.orders.ConfirmChannelPayment(ctx, w.buyer, late.ID, bursar.ChannelWeChat)
+		must(t, err)
+		if got.Status != bursar.OrderPaid {
+			t.Errorf("a late reported payment left the order %s", got.Status)
+		}
 	})
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"cmp"
 	"context"
+	"sync"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
@@ -70,15 +71,37 @@ func (s *Orders) release(ctx context.Context, tx store.Tx, o *bursar.Order, now 
 type Jobs struct {
 	deps   Deps
 	orders *Orders
+	// Jobs that call a channel run on their own goroutines, at most
+	// cap(remote) at once, so a slow or hung channel delays no release.
+	remote   chan struct{}
+	inFlight sync.WaitGroup
 }
 
-// NewJobs returns the job runner.
-func NewJobs(d Deps) *Jobs { return &Jobs{deps: d, orders: NewOrders(d)} }
+// remoteWorkers bounds the channel calls jobs make at once.
+const remoteWorkers = 8
 
-// RunDue runs jobs that are due, one transaction each, until none is left or
-// ctx ends, and returns how many it ran. A job that fails is retried later
-// with backoff; its error is logged, not returned.
+// NewJobs returns the job runner.
+func NewJobs(d Deps) *Jobs {
+	return &Jobs{deps: d, orders: NewOrders(d), remote: make(chan struct{}, remoteWorkers)}
+}
+
+// RunDue runs the jobs that are due and waits for them: DispatchDue, then
+// Wait.
 func (j *Jobs) RunDue(ctx context.Context) (int, error) {
+	n, err := j.DispatchDue(ctx)
+	j.Wait()
+	return n, err
+}
+
+// Wait waits for the channel jobs DispatchDue started.
+func (j *Jobs) Wait() { j.inFlight.Wait() }
+
+// DispatchDue runs jobs that are due, one transaction each, until none is
+// left or ctx ends, and returns how many it started. Jobs that call a
+// channel are leased and handed to a worker, so DispatchDue may return
+// before they finish (see Wait). A job that fails is retried later with
+// backoff; its error is logged, not returned.
+func (j *Jobs) DispatchDue(ctx context.Context) (int, error) {
 	ran := 0
 	for ctx.Err() == nil {
 		var job bursar.Job
@@ -106,7 +129,15 @@ func (j *Jobs) RunDue(ctx context.Context) (int, error) {
 			return tx.JobDone(ctx, job.ID)
 		})
 		if found && remote && err == nil {
-			jobErr = j.runRemote(ctx, job)
+			j.remote <- struct{}{} // waits while every worker is busy
+			j.inFlight.Go(func() {
+				defer func() { <-j.remote }()
+				if err := j.runRemote(ctx, job); err != nil {
+					j.retry(ctx, job, err)
+				}
+			})
+			ran++
+			continue
 		}
 		switch {
 		case !found:

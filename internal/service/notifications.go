@@ -21,6 +21,10 @@ type Notifications struct {
 // NewNotifications returns the notification use case.
 func NewNotifications(d Deps) *Notifications { return &Notifications{deps: d, orders: NewOrders(d)} }
 
+// maxRejectedBody is how much of a notification that fails verification is
+// stored.
+const maxRejectedBody = 4 << 10
+
 // Accept handles one notification from the named channel and returns the
 // answer the channel expects: taken, or send again. It fails only when the
 // channel is not configured, which the caller answers as not found.
@@ -33,6 +37,11 @@ func (s *Notifications) Accept(ctx context.Context, name bursar.Channel, in chan
 	notice := bursar.Notice{Channel: name, ReceivedAt: now, Header: signatureHeaders(in.Header), Body: in.Body}
 	n, err := ch.ParseNotification(ctx, in)
 	if err != nil {
+		// Anyone can post to the endpoint: keep enough of what failed
+		// verification to see what it was, not all of it.
+		if len(notice.Body) > maxRejectedBody {
+			notice.Body = notice.Body[:maxRejectedBody]
+		}
 		notice.Outcome, notice.Detail = bursar.NoticeRejected, bursar.ErrorMessage(err)
 		s.deps.log().WarnContext(ctx, "channel notification rejected", "channel", name, "err", err)
 		if err := s.deps.DB.InTx(ctx, func(tx store.Tx) error {

@@ -36,6 +36,9 @@ type Deps struct {
 	OrderExpiry time.Duration
 	// TokenTTL is how long a user token from a login lives; 30 days when zero.
 	TokenTTL time.Duration
+	// PaymentCheckAfter is how soon after a channel payment starts Bursar
+	// first queries the channel about it; a minute when zero.
+	PaymentCheckAfter time.Duration
 
 	// Channels are the payment channels this deployment has, by name.
 	Channels map[bursar.Channel]channel.Channel
@@ -92,6 +95,13 @@ func (d Deps) log() *slog.Logger {
 }
 
 func (d Deps) now() time.Time { return d.Now().UTC().Truncate(time.Millisecond) }
+
+func (d Deps) paymentCheckAfter() time.Duration {
+	if d.PaymentCheckAfter > 0 {
+		return d.PaymentCheckAfter
+	}
+	return time.Minute
+}
 
 func (d Deps) orderExpiry() time.Duration {
 	if d.OrderExpiry > 0 {
