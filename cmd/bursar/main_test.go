@@ -284,6 +284,25 @@ func TestKeysAndTheAPI(t *testing.T) {
 			t.Errorf("%s %s = %d, want %d", c.method, c.path, got, c.want)
 		}
 	}
+	// The seed APIs are served by the same process, over the same users.
+	body := func(path, form string) string {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(form))
+		req.Header.Set("Authorization", "Bearer "+key.Secret)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := body("/api/v1/getCash", "uid=u1"); !strings.Contains(got, `"cash":100`) || !strings.Contains(got, `"success":true`) {
+		t.Errorf("seed 1 getCash = %s", got)
+	}
+	if got := body("/orders/get", "id=nope"); !strings.Contains(got, `"code":`) || !strings.Contains(got, `"err_desc"`) {
+		t.Errorf("seed 2 get of a missing order = %s", got)
+	}
 	if out, err := runCLI(t, "keys", "revoke", key.ID, "--data-dir", dir); err != nil {
 		t.Fatalf("keys revoke: %v\n%s", err, out)
 	}

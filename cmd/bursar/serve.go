@@ -16,6 +16,8 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"bursar.dev/bursar/internal/api"
+	"bursar.dev/bursar/internal/compat/seed1"
+	"bursar.dev/bursar/internal/compat/seed2"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -125,11 +127,17 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	jobs := service.NewJobs(d)
 
 	// 5. Build the HTTP server.
-	mux.Handle("/", api.New(api.Deps{Log: log, Auth: service.NewAuth(d), Users: service.NewUsers(d),
-		Items: service.NewItems(d), Orders: service.NewOrders(d), Wallets: service.NewWallets(d),
-		Idempotency: service.NewIdempotency(d), Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d),
-		Entitlements: service.NewEntitlements(d), Withdrawals: service.NewWithdrawals(d),
-		Notifications: service.NewNotifications(d)}))
+	auth, users, items, orders := service.NewAuth(d), service.NewUsers(d), service.NewItems(d), service.NewOrders(d)
+	wallets, refunds, reviews := service.NewWallets(d), service.NewRefunds(d), service.NewReviews(d)
+	entitlements, withdrawals := service.NewEntitlements(d), service.NewWithdrawals(d)
+	mux.Handle("/", api.New(api.Deps{Log: log, Auth: auth, Users: users, Items: items, Orders: orders,
+		Wallets: wallets, Idempotency: service.NewIdempotency(d), Refunds: refunds, Reviews: reviews,
+		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d)}))
+	// The two existing APIs, verbatim, over the same core.
+	mux.Handle(seed1.Prefix, seed1.New(seed1.Deps{Auth: auth, Users: users, Items: items, Orders: orders,
+		Wallets: wallets, Refunds: refunds, Reviews: reviews, Entitlements: entitlements, Withdrawals: withdrawals,
+		Log: log, Now: d.Now}))
+	mux.Handle(seed2.Prefix, seed2.New(seed2.Deps{Auth: auth, Items: items, Orders: orders, Log: log}))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

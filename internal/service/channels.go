@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -220,6 +221,7 @@ func post(ctx context.Context, tx store.Tx, key string, kind bursar.EntryKind, o
 type TopupInput struct {
 	User     bursar.UserID
 	Amount   bursar.Amount
+	Subject  string // what the buyer sees at the channel; "Wallet top-up" when empty
 	Metadata map[string]string
 }
 
@@ -239,10 +241,15 @@ func (s *Orders) CreateTopup(ctx context.Context, actor bursar.Actor, in TopupIn
 	if err := bursar.ValidateMetadata(in.Metadata); err != nil {
 		return bursar.Order{}, err
 	}
+	if in.Subject != "" {
+		if err := bursar.ValidateSubject(in.Subject); err != nil {
+			return bursar.Order{}, err
+		}
+	}
 	now := s.deps.now()
 	o := bursar.Order{
 		ID: bursar.OrderID(newID("top_")), No: newOrderNo(now), Type: bursar.OrderTopup, Status: bursar.OrderPending,
-		Buyer: in.User, Subject: "Wallet top-up", Amount: bursar.Money{Amount: in.Amount, Currency: bursar.CNY},
+		Buyer: in.User, Subject: cmp.Or(in.Subject, "Wallet top-up"), Amount: bursar.Money{Amount: in.Amount, Currency: bursar.CNY},
 		Metadata: in.Metadata, CreatedAt: now, ExpiresAt: now.Add(s.deps.orderExpiry()), UpdatedAt: now,
 	}
 	err := s.deps.DB.InTx(ctx, func(tx store.Tx) error {

@@ -188,11 +188,13 @@ func visibleOrder(ctx context.Context, tx store.Tx, actor bursar.Actor, id bursa
 // buyer or seller, the platform anyone's.
 func (s *Orders) List(ctx context.Context, actor bursar.Actor, f bursar.OrderFilter) ([]bursar.Order, bool, error) {
 	if !actor.IsPlatform() {
+		// A user lists orders they bought or sold, possibly narrowed to a
+		// counterparty; anyone else's are an empty list, as if there were none.
+		mine := f.Buyer == actor.User || f.Seller == actor.User || f.Party == actor.User
 		switch {
-		case (f.Buyer != "" && f.Buyer != actor.User) || (f.Seller != "" && f.Seller != actor.User) ||
-			(f.Party != "" && f.Party != actor.User):
-			return nil, false, nil // someone else's orders: an empty list, as if there were none
-		case f.Buyer == "" && f.Seller == "":
+		case !mine && (f.Buyer != "" || f.Seller != "" || f.Party != ""):
+			return nil, false, nil
+		case !mine:
 			f.Party = actor.User
 		}
 	}

@@ -121,5 +121,23 @@ func TestOrdersAreHiddenFromOthers(t *testing.T) {
 		if err != nil || len(mine) != 1 || mine[0].ID != o.ID {
 			t.Errorf("the seller's sold orders: %v, %v", mine, err)
 		}
+		for _, tc := range []struct {
+			name  string
+			actor bursar.Actor
+			f     bursar.OrderFilter
+			want  int
+		}{
+			{"a buyer's orders with one seller", b.buyer, bursar.OrderFilter{Buyer: "buyer", Seller: "seller"}, 1},
+			{"a seller's orders with one buyer", b.seller, bursar.OrderFilter{Buyer: "buyer", Seller: "seller"}, 1},
+			{"another pair's orders", other, bursar.OrderFilter{Buyer: "buyer", Seller: "seller"}, 0},
+			{"a counterparty alone", other, bursar.OrderFilter{Party: "buyer"}, 0},
+			{"no filter: one's own", b.buyer, bursar.OrderFilter{}, 1},
+			{"no filter: nothing of others'", other, bursar.OrderFilter{}, 0},
+		} {
+			got, _, err := b.orders.List(ctx, tc.actor, tc.f)
+			if err != nil || len(got) != tc.want {
+				t.Errorf("%s: %d orders, %v; want %d", tc.name, len(got), err, tc.want)
+			}
+		}
 	})
 }

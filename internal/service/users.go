@@ -63,6 +63,25 @@ func (us *Users) Get(ctx context.Context, actor bursar.Actor, id bursar.UserID) 
 	return u, err
 }
 
+// Profile returns what a marketplace shows of any user to anyone signed in:
+// the display name and avatar, as on a seller's page or beside an order.
+// Times and everything else stay with Get.
+func (us *Users) Profile(ctx context.Context, actor bursar.Actor, id bursar.UserID) (bursar.User, error) {
+	if actor.Credential == "" {
+		return bursar.User{}, notFound("user", id)
+	}
+	var u bursar.User
+	err := us.deps.read(ctx, func(tx store.Tx) error {
+		var err error
+		u, err = tx.UserGet(ctx, id)
+		return err
+	})
+	if err != nil {
+		return bursar.User{}, err
+	}
+	return bursar.User{ID: u.ID, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL}, nil
+}
+
 // Update changes a user's display name and avatar.
 func (us *Users) Update(ctx context.Context, actor bursar.Actor, in UserInput) (bursar.User, error) {
 	if !actor.MaySee(in.ID) {
