@@ -156,7 +156,13 @@ func TestHelp(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"bogus"}, {"serve", "--bogus"}, {"ledger", "verify", "--bogus"}} {
+	serve := func(flags ...string) []string {
+		return append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, flags...)
+	}
+	for _, args := range [][]string{{"bogus"}, {"serve", "--bogus"}, {"ledger", "verify", "--bogus"},
+		serve("--public-url", "http://example.com/bursar"), serve("--public-url", "ftp://example.com"),
+		serve("--withdrawal-min", "0.01"), serve("--withdrawal-daily-amount", "12.345"),
+		serve("--payment-check-after", "0s"), serve("--alipay-config", "x.json")} {
 		_, err := runCLI(t, args...)
 		if code := exitCode(err); err == nil || code != exitUsage {
 			t.Errorf("bursar %s: error %v, exit code %d; want %d", strings.Join(args, " "), err, code, exitUsage)

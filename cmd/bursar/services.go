@@ -83,6 +83,9 @@ func withdrawalLimits(cmd *cli.Command) (service.WithdrawalLimits, error) {
 		}
 		*f.dst = a
 	}
+	if l.Min < 10 {
+		return l, usageError{fmt.Errorf("--withdrawal-min is at least 0.10 yuan, Alipay's smallest payout, not %s", l.Min.Yuan())}
+	}
 	l.DailyCount = int(cmd.Int("withdrawal-daily-count"))
 	if l.DailyCount < 1 {
 		return l, usageError{fmt.Errorf("--withdrawal-daily-count is at least 1, not %d", l.DailyCount)}

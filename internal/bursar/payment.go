@@ -14,14 +14,18 @@ type PaymentStatus string
 //	 closed
 //
 // A payment that arrives for an order already paid another way is a
-// duplicate: it is refunded through its channel and ends returned.
+// duplicate: it is refunded through its channel and ends returned (or
+// return_failed, for people to act on). A paid trade whose amount is not the
+// order's ends mismatch, moving no money in the ledger, for people to act on.
 const (
-	PaymentPending   PaymentStatus = "pending"   // created at the channel, not paid yet
-	PaymentPaid      PaymentStatus = "paid"      // paid; the order was settled from it
-	PaymentClosed    PaymentStatus = "closed"    // closed unpaid at the channel
-	PaymentFailed    PaymentStatus = "failed"    // the channel says the payment failed
-	PaymentDuplicate PaymentStatus = "duplicate" // paid, but the order was already paid: being refunded
-	PaymentReturned  PaymentStatus = "returned"  // a duplicate, refunded to the payer
+	PaymentPending      PaymentStatus = "pending"       // created at the channel, not paid yet
+	PaymentPaid         PaymentStatus = "paid"          // paid; the order was settled from it
+	PaymentClosed       PaymentStatus = "closed"        // closed unpaid at the channel
+	PaymentFailed       PaymentStatus = "failed"        // the channel says the payment failed
+	PaymentDuplicate    PaymentStatus = "duplicate"     // paid, but the order was already paid: being refunded
+	PaymentReturned     PaymentStatus = "returned"      // a duplicate, refunded to the payer
+	PaymentReturnFailed PaymentStatus = "return_failed" // a duplicate the channel refused to refund: for people to return
+	PaymentMismatch     PaymentStatus = "mismatch"      // paid another amount than the order's: for people to return or book
 )
 
 // Payment is an order's payment at one channel. An order has at most one

@@ -3,6 +3,8 @@ package service
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -21,6 +23,23 @@ func isRemote(k bursar.JobKind) bool {
 		return true
 	}
 	return false
+}
+
+// busyDelay is how long a channel job waits when every worker is busy.
+const busyDelay = 5 * time.Second
+
+// runRemoteSafely is runRemote that turns a panic (in an adapter or an SDK)
+// into the job's error, so it is retried and recorded instead of taking the
+// process down.
+func (j *Jobs) runRemoteSafely(ctx context.Context, job bursar.Job) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.deps.log().ErrorContext(ctx, "channel job panicked", "kind", job.Kind, "ref", job.Ref, "panic", v,
+				"stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return j.runRemote(ctx, job)
 }
 
 // runRemote runs a leased job that calls a channel: the call happens
@@ -64,7 +83,7 @@ func (j *Jobs) runRemote(ctx context.Context, job bursar.Job) error {
 
 // waitsForChannel reports whether a finished channel job's object still
 // needs the channel: a refund or a payout processing, a duplicate payment
-// not yet returned.
+// not yet returned, an expired order with a payment still open.
 func (j *Jobs) waitsForChannel(ctx context.Context, tx store.Tx, job bursar.Job) (bool, error) {
 	var err error
 	waiting := false
@@ -77,6 +96,16 @@ func (j *Jobs) waitsForChannel(ctx context.Context, tx store.Tx, job bursar.Job)
 		var o bursar.Order
 		o, err = tx.OrderGet(ctx, bursar.OrderID(job.Ref))
 		waiting = err == nil && o.Status == bursar.OrderProcessing
+	case bursar.JobChannelClose:
+		// An expired order whose payment started at a channel while the job
+		// was closing the others: close that one too.
+		var o bursar.Order
+		if o, err = tx.OrderGet(ctx, bursar.OrderID(job.Ref)); err == nil && o.Status == bursar.OrderPending &&
+			!j.deps.now().Before(o.ExpiresAt) {
+			var pending []bursar.Payment
+			pending, err = pendingPayments(ctx, tx, o.ID)
+			waiting = len(pending) > 0
+		}
 	case bursar.JobReturnPayment:
 		id, name, _ := strings.Cut(job.Ref, "/")
 		var p bursar.Payment
@@ -229,7 +258,7 @@ func (j *Jobs) closePayments(ctx context.Context, id bursar.OrderID) error {
 			return nil
 		}
 		if pending, err := pendingPayments(ctx, tx, id); err != nil || len(pending) > 0 {
-			return err // a payment started meanwhile: the next expiry run closes it
+			return err // a payment started meanwhile: the job looks again (waitsForChannel)
 		}
 		o.Status, o.UpdatedAt = bursar.OrderClosed, now
 		return tx.OrderUpdate(ctx, o, bursar.OrderPending)
@@ -261,7 +290,7 @@ func (j *Jobs) submitRefund(ctx context.Context, id bursar.RefundID) (time.Time,
 	}
 	cr, err := ch.Refund(ctx, channel.RefundRequest{OrderNo: o.No, RefundNo: r.ChannelRefundNo, Amount: r.Amount,
 		Total: o.Amount, Reason: r.Reason})
-	cr, err = refusal(cr, err)
+	cr, err = refundOutcome(ctx, ch, o.No, r.ChannelRefundNo, cr, err)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -278,13 +307,23 @@ func (j *Jobs) submitRefund(ctx context.Context, id bursar.RefundID) (time.Time,
 	return time.Time{}, nil
 }
 
-// refusal turns a channel's refusal of a refund into a failed refund, to be
-// decided again; other errors stay errors and the job retries.
-func refusal(cr channel.Refund, err error) (channel.Refund, error) {
-	if bursar.ErrorCode(err) == bursar.ChannelFailed {
+// refundOutcome reads what a refund call did. A refusal counts as final
+// only once the channel, asked for the refund by its number, does not show
+// it succeeded: an adapter also refuses an answer it could not read, about a
+// refund that may have gone through, and sending it again under a new number
+// would pay the buyer twice. Other errors stay errors and the job retries.
+func refundOutcome(ctx context.Context, ch channel.Channel, orderNo, refundNo string, cr channel.Refund, err error) (channel.Refund, error) {
+	if bursar.ErrorCode(err) != bursar.ChannelFailed {
+		return cr, err
+	}
+	q, qerr := ch.QueryRefund(ctx, orderNo, refundNo)
+	switch {
+	case qerr == nil && q.Status == channel.RefundSucceeded:
+		return q, nil
+	case qerr == nil, bursar.ErrorCode(qerr) == bursar.NotFound:
 		return channel.Refund{Status: channel.RefundFailed}, nil
 	}
-	return cr, err
+	return channel.Refund{}, qerr
 }
 
 // returnPayment refunds a duplicate payment to its payer.
@@ -311,7 +350,7 @@ func (j *Jobs) returnPayment(ctx context.Context, id bursar.OrderID, name bursar
 	}
 	cr, err := ch.Refund(ctx, channel.RefundRequest{OrderNo: o.No, RefundNo: returnPrefix + o.No, Amount: p.Amount,
 		Total: p.Amount, Reason: "paid twice"})
-	cr, err = refusal(cr, err)
+	cr, err = refundOutcome(ctx, ch, o.No, returnPrefix+o.No, cr, err)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -351,7 +390,17 @@ func (j *Jobs) transfer(ctx context.Context, id bursar.OrderID) (time.Time, erro
 	t, err := ch.Transfer(ctx, channel.TransferRequest{TransferNo: o.No, Amount: o.Amount, Account: o.PayoutAccount,
 		Name: o.PayoutName, Title: o.Subject})
 	if bursar.ErrorCode(err) == bursar.ChannelFailed {
-		t, err = channel.Transfer{Status: channel.TransferFailed, Reason: bursar.ErrorMessage(err)}, nil
+		// As for refunds: a refusal is final only if the channel, asked by
+		// the transfer's number, did not pay it out after all.
+		q, qerr := ch.QueryTransfer(ctx, o.No)
+		switch {
+		case qerr == nil && q.Status != channel.TransferFailed:
+			t, err = q, nil
+		case qerr == nil, bursar.ErrorCode(qerr) == bursar.NotFound:
+			t, err = channel.Transfer{Status: channel.TransferFailed, Reason: bursar.ErrorMessage(err)}, nil
+		default:
+			err = qerr
+		}
 	}
 	if err != nil {
 		return time.Time{}, err

@@ -110,22 +110,34 @@ func (s *Orders) settlePayment(ctx context.Context, tx store.Tx, name bursar.Cha
 		return res, err
 	}
 	p, err := tx.PaymentGet(ctx, o.ID, name)
-	if bursar.ErrorCode(err) == bursar.NotFound {
-		return reject("the order %s was never sent to %s", o.ID, name)
-	}
-	if err != nil {
+	switch {
+	case bursar.ErrorCode(err) == bursar.NotFound && t.Status == channel.TradePaid:
+		// The channel, whose word this is, took money for the order without
+		// Bursar having started the payment (a client's own integration, or a
+		// payment made twice): it is settled like any other, never dropped.
+		p = bursar.Payment{Order: o.ID, Channel: name, Method: "external", Amount: t.Amount,
+			Status: bursar.PaymentPending, CreatedAt: now}
+	case bursar.ErrorCode(err) == bursar.NotFound:
+		return settled{bursar.NoticeIgnored, fmt.Sprintf("the order %s was never paid at %s", o.ID, name), t.OrderNo}, nil
+	case err != nil:
 		return res, err
 	}
 	if t.Amount != o.Amount {
 		res, err := reject("the channel's amount %s %s differs from the order's %s %s",
 			t.Amount.Amount.Yuan(), t.Amount.Currency, o.Amount.Amount.Yuan(), o.Amount.Currency)
-		if t.Status == channel.TradePaid {
-			// Money the order does not account for arrived at the channel:
-			// people must return or book it; reconciliation shows it too.
-			err = audit(ctx, tx, bursar.Actor{}, "payment.mismatch", string(o.ID),
-				fmt.Sprintf("%s trade %s paid %s yuan for an order of %s yuan", name, t.TradeNo, t.Amount.Amount.Yuan(), o.Amount.Amount.Yuan()), now)
+		if t.Status != channel.TradePaid || p.Status == bursar.PaymentMismatch {
+			return res, err
 		}
-		return res, err
+		// Money the order does not account for arrived at the channel: the
+		// payment ends here, so the order can close, and people return or
+		// book the money; reconciliation shows it too.
+		p.Status, p.TradeNo, p.Payer, p.Amount, p.UpdatedAt = bursar.PaymentMismatch, t.TradeNo, t.Payer, t.Amount, now
+		if err := tx.PaymentPut(ctx, p); err != nil {
+			return res, err
+		}
+		return res, audit(ctx, tx, bursar.Actor{}, "payment.mismatch", string(o.ID),
+			fmt.Sprintf("%s trade %s paid %s yuan for an order of %s yuan; return or book it by hand", name, t.TradeNo,
+				t.Amount.Amount.Yuan(), o.Amount.Amount.Yuan()), now)
 	}
 	switch t.Status {
 	case channel.TradePaid:
@@ -332,30 +344,12 @@ func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, 
 	if err != nil {
 		return bursar.Order{}, err
 	}
-	var o bursar.Order
-	err = s.deps.DB.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		if o, err = visibleOrder(ctx, tx, actor, id, true); err != nil {
-			return err
-		}
-		if o.Status != bursar.OrderPending && o.Status != bursar.OrderClosed {
-			return nil // paid already: what the channel says is settled below all the same
-		}
-		if _, err := tx.PaymentGet(ctx, o.ID, name); bursar.ErrorCode(err) != bursar.NotFound {
-			return err
-		}
-		now := s.deps.now()
-		// The client created the payment at the channel; record it so the
-		// payment checks and the expiry know about it too.
-		if err := tx.PaymentPut(ctx, bursar.Payment{Order: o.ID, Channel: name, Method: "external", Amount: o.Amount,
-			Status: bursar.PaymentPending, CreatedAt: now, UpdatedAt: now}); err != nil {
-			return err
-		}
-		return tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(s.deps.paymentCheckAfter()))
-	})
+	o, err := s.Get(ctx, actor, id)
 	if err != nil {
 		return bursar.Order{}, err
 	}
+	// Ask first: a report of a payment the channel does not know records
+	// nothing, so it cannot block paying the order another way.
 	t, err := ch.Query(ctx, o.No)
 	if bursar.ErrorCode(err) == bursar.NotFound {
 		return bursar.Order{}, bursar.Errorf(bursar.NotFound, "%s has no payment for the order %s.", name, o.ID)
@@ -365,8 +359,28 @@ func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, 
 	}
 	var res settled
 	err = s.deps.DB.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		res, err = s.settlePayment(ctx, tx, name, t, s.deps.now())
+		now := s.deps.now()
+		o, err := tx.OrderGetForUpdate(ctx, id)
+		if err != nil {
+			return err
+		}
+		if t.Status == channel.TradePending && (o.Status == bursar.OrderPending || o.Status == bursar.OrderClosed) {
+			// Started at the channel but not paid yet: record it, so the
+			// payment checks and the expiry take care of it.
+			if _, err := tx.PaymentGet(ctx, o.ID, name); bursar.ErrorCode(err) == bursar.NotFound {
+				p := bursar.Payment{Order: o.ID, Channel: name, Method: "external", Amount: t.Amount,
+					Status: bursar.PaymentPending, CreatedAt: now, UpdatedAt: now}
+				if err := tx.PaymentPut(ctx, p); err != nil {
+					return err
+				}
+				if err := tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(s.deps.paymentCheckAfter())); err != nil {
+					return err
+				}
+			} else if err != nil {
+				return err
+			}
+		}
+		res, err = s.settlePayment(ctx, tx, name, t, now)
 		return err
 	})
 	if err != nil {

@@ -639,7 +639,6 @@ func TestSignedButWrongNotifications(t *testing.T) {
 			set  map[string]string
 		}{
 			{"a smaller amount for an order", map[string]string{"out_trade_no": other.No, "total_amount": "0.01"}},
-			{"an order never sent to Alipay", map[string]string{"out_trade_no": w.buy(t, w.course).No, "total_amount": "88.88"}},
 			{"an order that does not exist", map[string]string{"out_trade_no": "20260101000000", "total_amount": "88.88"}},
 		} {
 			if a := w.accept(bursar.ChannelAlipay, w.resign(t, genuine, tc.set)); string(a.Body) == "success" {
@@ -649,8 +648,17 @@ func TestSignedButWrongNotifications(t *testing.T) {
 		if got := w.order(t, other.ID).Status; got != bursar.OrderPending {
 			t.Errorf("the order is %s after a wrong-amount notification", got)
 		}
-		if got := w.balance(t, bursar.ChannelAccount(bursar.ChannelAlipay)); got != -1990 {
-			t.Errorf("channel:alipay = %d, want -1990: a wrong notification moved money", got)
+		// A right one for an order Bursar never sent to Alipay is the
+		// channel's word all the same: money arrived, and is never dropped.
+		unsent := w.buy(t, w.session)
+		if a := w.accept(bursar.ChannelAlipay, w.resign(t, genuine, map[string]string{"out_trade_no": unsent.No})); string(a.Body) != "success" {
+			t.Errorf("a payment for an order never sent to Alipay was answered %q", a.Body)
+		}
+		if got := w.order(t, unsent.ID); got.Status != bursar.OrderPaid || got.Channel != bursar.ChannelAlipay {
+			t.Errorf("an order paid at Alipay by the buyer's own doing is %s by %s", got.Status, got.Channel)
+		}
+		if got := w.balance(t, bursar.ChannelAccount(bursar.ChannelAlipay)); got != -1990*2 {
+			t.Errorf("channel:alipay = %d, want -3980: a wrong notification moved money", got)
 		}
 		var rejected int
 		for _, n := range w.notices(t, other.No) {
@@ -701,6 +709,9 @@ func TestConfirmChannelPayment(t *testing.T) {
 		if got := w.order(t, short.ID); got.Status != bursar.OrderPending {
 			t.Errorf("the underpaid order is %s", got.Status)
 		}
+		if ps, err := w.orders.Payments(ctx, w.platform, short.ID); err != nil || len(ps) != 1 || ps[0].Status != bursar.PaymentMismatch {
+			t.Errorf("the underpaid payment: %+v, %v; want one in mismatch", ps, err)
+		}
 		if _, err := w.orders.ConfirmChannelPayment(ctx, w.seller, short.ID, bursar.ChannelWeChat); err == nil {
 			t.Error("the seller confirmed the buyer's payment") // only parties see it; the check is the channel's word anyway
 		}
@@ -709,15 +720,37 @@ func TestConfirmChannelPayment(t *testing.T) {
 		}
 
 		// Reported after the order closed: the payment is not dropped, the
-		// order re-opens as paid.
+		// order re-opens as paid. (The underpaid order closes meanwhile: its
+		// mismatched payment keeps nothing open.)
 		late := w.buy(t, w.session)
 		w.clock.Advance(31 * time.Minute)
 		w.waitStatus(t, late.ID, bursar.OrderClosed)
+		w.waitStatus(t, short.ID, bursar.OrderClosed)
 		appPays(late, 1990)
 		got, err = w.orders.ConfirmChannelPayment(ctx, w.buyer, late.ID, bursar.ChannelWeChat)
 		must(t, err)
 		if got.Status != bursar.OrderPaid {
 			t.Errorf("a late reported payment left the order %s", got.Status)
 		}
+
+		// Paid from the wallet, then paid again at the channel by the app:
+		// the second payment is returned, not dropped.
+		twice := w.buy(t, w.session)
+		w.fund(t, "buyer", bursar.AccountUserCash, 1990)
+		_, err = w.orders.PayWithWallet(ctx, w.buyer, twice.ID, pin)
+		must(t, err)
+		appPays(twice, 1990)
+		got, err = w.orders.ConfirmChannelPayment(ctx, w.buyer, twice.ID, bursar.ChannelWeChat)
+		must(t, err)
+		if got.Channel != bursar.ChannelWallet {
+			t.Errorf("the order paid twice is now by %s", got.Channel)
+		}
+		eventually(t, "the second payment to be returned", func() bool {
+			w.clock.Advance(time.Minute) // WeChat's refund notification went to the app: Bursar asks again
+			w.runJobs(t)
+			ps, err := w.orders.Payments(ctx, w.platform, twice.ID)
+			must(t, err)
+			return len(ps) == 1 && ps[0].Status == bursar.PaymentReturned
+		})
 	})
 }

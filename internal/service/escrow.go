@@ -116,10 +116,20 @@ func (j *Jobs) DispatchDue(ctx context.Context) (int, error) {
 			}
 			job, found = jobs[0], true
 			if remote = isRemote(job.Kind); remote {
+				select {
+				case j.remote <- struct{}{}:
+				default:
+					// Every worker is busy (a slow channel): put the job
+					// off a little rather than wait, so releases and
+					// expiries go on.
+					remote = false
+					return tx.JobSchedule(ctx, job.Kind, job.Ref, now.Add(busyDelay))
+				}
 				// A channel call must not hold a transaction open (on
 				// SQLite it would stop every write), so the job is leased:
-				// moved past the call's time, and run after commit. If this
-				// process dies, another runs it when the lease ends.
+				// moved past the call's time, and run after commit by the
+				// worker reserved above. If this process dies, another runs
+				// it when the lease ends.
 				return tx.JobSchedule(ctx, job.Kind, job.Ref, now.Add(jobLease))
 			}
 			var moved bool
@@ -128,11 +138,14 @@ func (j *Jobs) DispatchDue(ctx context.Context) (int, error) {
 			}
 			return tx.JobDone(ctx, job.ID)
 		})
-		if found && remote && err == nil {
-			j.remote <- struct{}{} // waits while every worker is busy
+		if found && remote {
+			if err != nil {
+				<-j.remote // the lease was not taken: free the worker
+				return ran, err
+			}
 			j.inFlight.Go(func() {
 				defer func() { <-j.remote }()
-				if err := j.runRemote(ctx, job); err != nil {
+				if err := j.runRemoteSafely(ctx, job); err != nil {
 					j.retry(ctx, job, err)
 				}
 			})
@@ -195,5 +208,7 @@ func (j *Jobs) run(ctx context.Context, tx store.Tx, job bursar.Job, now time.Ti
 		o.Status, o.UpdatedAt = bursar.OrderClosed, now
 		return false, tx.OrderUpdate(ctx, o, bursar.OrderPending)
 	}
-	return false, nil // a kind this version does not know: drop it rather than retry for ever
+	// A kind this version does not know, from a newer process on the same
+	// database: leave it for that one.
+	return true, tx.JobSchedule(ctx, job.Kind, job.Ref, now.Add(time.Hour))
 }

@@ -270,9 +270,20 @@ func settleRefund(ctx context.Context, tx store.Tx, name bursar.Channel, cr chan
 	}
 	res.orderNo = o.No
 	switch {
-	case o.Channel != name:
-		res.outcome, res.detail = bursar.NoticeRejected, fmt.Sprintf("the order %s was paid by %s, not %s", o.ID, o.Channel, name)
+	case o.Channel != name || (cr.OrderNo != "" && cr.OrderNo != o.No):
+		res.outcome, res.detail = bursar.NoticeRejected, fmt.Sprintf("the refund %s is of order %s, paid by %s", r.ID, o.No, o.Channel)
 		return res, nil
+	case cr.Amount.Amount != 0 && cr.Amount != r.Amount:
+		res.outcome, res.detail = bursar.NoticeRejected, fmt.Sprintf("the channel's refund of %s yuan is not the %s yuan asked for",
+			cr.Amount.Amount.Yuan(), r.Amount.Amount.Yuan())
+		return res, nil
+	case cr.Status == channel.RefundSucceeded && r.ChannelRefundNo != cr.RefundNo:
+		// Money went back under a number Bursar thought refused: it must
+		// not be refunded again under the new one. People check both.
+		res.outcome, res.detail = bursar.NoticeIgnored, fmt.Sprintf("the channel refunded %s, which was taken for refused: see the audit log", cr.RefundNo)
+		return res, audit(ctx, tx, bursar.Actor{}, "refund.superseded_success", string(r.ID),
+			fmt.Sprintf("%s refunded %s for order %s after it was taken for refused; the refund is now %s under %s: check both at the channel",
+				name, cr.RefundNo, o.ID, r.Status, r.ChannelRefundNo), now)
 	case r.ChannelRefundNo != cr.RefundNo || r.Status != bursar.RefundProcessing:
 		res.outcome, res.detail = bursar.NoticeDuplicate, fmt.Sprintf("the refund %s is %s", r.ID, r.Status)
 		return res, nil
@@ -332,7 +343,12 @@ func settleReturn(ctx context.Context, tx store.Tx, name bursar.Channel, orderNo
 	switch cr.Status {
 	case channel.RefundSucceeded:
 	case channel.RefundFailed:
+		// Final: people take it from here, and the job stops asking.
 		res.outcome, res.detail = bursar.NoticeApplied, "the channel refused to return the duplicate payment"
+		p.Status, p.UpdatedAt = bursar.PaymentReturnFailed, now
+		if err := tx.PaymentPut(ctx, p); err != nil {
+			return res, err
+		}
 		if err := tx.JobCancel(ctx, bursar.JobReturnPayment, returnRef(o.ID, name)); err != nil {
 			return res, err
 		}

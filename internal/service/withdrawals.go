@@ -208,6 +208,14 @@ func settleTransfer(ctx context.Context, tx store.Tx, name bursar.Channel, t cha
 	if o, err = tx.OrderGetForUpdate(ctx, o.ID); err != nil {
 		return res, err
 	}
+	if o.Status == bursar.OrderFailed && t.Status == channel.TransferSucceeded {
+		// Paid out after all, though its money went back to earnings: the
+		// seller may have it twice. People must settle it.
+		res.outcome, res.detail = bursar.NoticeIgnored, "the channel paid out a withdrawal Bursar took for failed: see the audit log"
+		return res, audit(ctx, tx, bursar.Actor{}, "withdrawal.paid_after_failure", string(o.ID),
+			fmt.Sprintf("%s paid out %s yuan to %s after the withdrawal failed: recover it from the seller's earnings",
+				name, o.Amount.Amount.Yuan(), o.PayoutAccount), now)
+	}
 	if o.Status != bursar.OrderProcessing {
 		res.outcome, res.detail = bursar.NoticeDuplicate, "the withdrawal is already "+string(o.Status)
 		return res, nil
