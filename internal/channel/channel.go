@@ -247,3 +247,37 @@ type Answer struct {
 	ContentType string
 	Body        []byte
 }
+
+// BillLineKind says what a line of a channel's bill is.
+type BillLineKind string
+
+// The bill line kinds.
+const (
+	BillPayment BillLineKind = "payment"
+	BillRefund  BillLineKind = "refund"
+)
+
+// BillLine is one trade or refund in a channel's daily bill, as the channel
+// reports it.
+type BillLine struct {
+	Line     int // where it is in the file, 1-based, for people checking it
+	Kind     BillLineKind
+	OrderNo  string        // ours (out_trade_no)
+	TradeNo  string        // the channel's trade number
+	RefundNo string        // ours (out_request_no, out_refund_no); refunds only
+	Amount   bursar.Amount // positive: what was paid, or what was refunded
+	Fee      bursar.Amount // the channel's fee on the line, in fen; negative when a refund returns fee
+	At       time.Time     // when it was paid or refunded
+}
+
+// Bill is a channel's bill for a day, parsed: every line and the totals the
+// channel states, which the parser has checked against the lines.
+type Bill struct {
+	Day          time.Time // the day, at midnight Beijing time
+	Lines        []BillLine
+	Payments     int           // how many payment lines the channel counts
+	PaymentTotal bursar.Amount // their sum, as the channel states it
+	Refunds      int
+	RefundTotal  bursar.Amount
+	FeeTotal     bursar.Amount
+}

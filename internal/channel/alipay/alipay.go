@@ -3,7 +3,8 @@
 // page, wap, app and QR code, queries, closing, refunds, payouts to Alipay
 // accounts, daily bills and notifications. It converts between Bursar's fen
 // and Alipay's yuan strings with bursar.ParseYuan and Amount.Yuan, never
-// through a float, and gives every error a bursar code.
+// through a float, and gives every error a bursar code. ParseBill reads the
+// GBK detail file Bill downloads into a channel.Bill.
 //
 // The SDK signs requests and verifies every answer and notification; this
 // package adds what the SDK leaves to its user: Beijing timestamps whatever

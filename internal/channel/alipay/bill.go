@@ -23,7 +23,7 @@ const maxBill = 256 << 20
 // alipay.data.dataservice.bill.downloadurl.query for the URL, downloads the
 // ZIP at once (the URL works for 30 seconds) and returns the detail file
 // (<pid>_<yyyymmdd>_业务明细.csv) as Alipay serves it, GBK-encoded. A day
-// with no bill, including today, is bursar.NotFound.
+// with no bill, including today, is bursar.NotFound. ParseBill reads it.
 func (c *Channel) Bill(ctx context.Context, day time.Time) ([]byte, error) {
 	const api = "alipay.data.dataservice.bill.downloadurl.query"
 	rsp, err := c.client.BillDownloadURLQuery(ctx, alipay.BillDownloadURLQuery{BillType: "trade",

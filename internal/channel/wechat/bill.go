@@ -26,7 +26,7 @@ const maxBill = 512 << 20
 // download_url), then the file itself, which WeChat does not sign, through
 // a client that skips answer verification. The file is asked gzipped, and
 // returned uncompressed once its SHA1 matches. A day with no trades gives
-// bursar.NotFound (NO_STATEMENT_EXIST).
+// bursar.NotFound (NO_STATEMENT_EXIST). ParseBill reads it.
 func (c *Channel) Bill(ctx context.Context, day time.Time) ([]byte, error) {
 	q := url.Values{"bill_date": {day.In(beijing).Format(time.DateOnly)}, "bill_type": {"ALL"}, "tar_type": {"GZIP"}}
 	result, err := c.client.Get(ctx, consts.WechatPayAPIServer+"/v3/bill/tradebill?"+q.Encode())

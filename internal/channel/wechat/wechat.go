@@ -10,7 +10,8 @@
 // development. Signatures cover the path and query only, so the rewrite is
 // invisible to them.
 //
-// Amounts are fen on both sides; only CNY is accepted.
+// Amounts are fen on both sides; only CNY is accepted. The bill file is
+// the exception, in yuan: ParseBill reads it into a channel.Bill exactly.
 package wechat
 
 import (

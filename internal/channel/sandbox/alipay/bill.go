@@ -87,8 +87,9 @@ func (g *Gateway) billURL(r *http.Request, a *app, b biz) (node, *apiError) {
 	return success().set("bill_download_url", u), nil
 }
 
-// billRows lists an app's payments and refunds finished on day, then lets
-// Config.BillRows change them. The caller holds g.mu.
+// billRows lists an app's payments and refunds finished on day, with the
+// differences planted for it, then lets Config.BillRows change them. The
+// caller holds g.mu.
 func (g *Gateway) billRows(appID string, day time.Time) []BillRow {
 	end := day.AddDate(0, 0, 1)
 	in := func(t time.Time) bool { return !t.Before(day) && t.Before(end) }
@@ -110,6 +111,7 @@ func (g *Gateway) billRows(appID string, day time.Time) []BillRow {
 			}
 		}
 	}
+	rows = g.plantRows(appID, day, rows)
 	sort.SliceStable(rows, func(i, j int) bool {
 		if !rows[i].Finished.Equal(rows[j].Finished) {
 			return rows[i].Finished.Before(rows[j].Finished)

@@ -204,6 +204,8 @@ Controls (JSON or form bodies; see the package documentation):
   POST /alipay/sandbox/transfers/dealing         {"outcome": "SUCCESS"|"FAIL", "after"?, "count"?}
   POST /alipay/sandbox/payees/bad                {"account"?, "name"?}
   POST /alipay/sandbox/app-gateway               {"app_id", "url"}
+  POST /alipay/sandbox/bill/plant                {"kind", "date", "out_trade_no"?, "amount"? (fen), "app_id"?,
+                                                  "trade_no"?, "refund_no"?}   kind: extra_payment|drop|amount|extra_refund|clear
   POST /alipay/sandbox/notifications/drop        {"count"?}
   POST /alipay/sandbox/notifications/delay       {"delay", "count"?}
   POST /alipay/sandbox/notifications/deliver

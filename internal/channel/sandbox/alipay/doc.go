@@ -59,11 +59,42 @@
 //	                                           PAYEE_NOT_EXIST, with the name PAYEE_USERINFO_ERROR
 //	POST /alipay/sandbox/app-gateway           app_id url: the app's application gateway, where
 //	                                           payout messages go (else Config.AppGatewayURL)
+//	POST /alipay/sandbox/bill/plant            kind date ...: plant a difference in a bill (see Bills)
 //	POST /alipay/sandbox/notifications/drop    [count]: Alipay loses the next notifications
 //	POST /alipay/sandbox/notifications/delay   delay [count]: their first attempt waits
 //	POST /alipay/sandbox/notifications/deliver deliver what is due now (see DeliverDue)
 //	GET  /alipay/sandbox/notifications         notifications and their attempts
 //	GET  /alipay/sandbox/trades                trades, refunds and payouts
+//
+// # Bills
+//
+// The trade bill of a Beijing day (bill_type trade) is a ZIP of two GBK
+// files: the detail (业务明细) with one line per payment (业务类型 交易) and
+// per successful refund (退款, amounts negative, out_request_no in
+// 退款批次号/请求号), sorted by time, and its footer (#交易合计, #退款合计);
+// and the summary (业务明细(汇总)). A day's bill exists from the next day
+// and only when it has a line. Fees are zero.
+//
+// POST /alipay/sandbox/bill/plant plants a difference in the bills of a
+// date (yyyy-MM-dd, Beijing), for reconciliation tests; amounts are fen
+// ("amount": 1990 is ¥19.90):
+//
+//	kind=extra_payment [out_trade_no] [trade_no] amount [app_id]
+//	                    a payment the merchant never saw, at 12:00; the numbers
+//	                    are made up when not given; app_id defaults to CertAppID
+//	kind=drop out_trade_no [refund_no]
+//	                    the payment's line (or that refund's) is left out
+//	kind=amount out_trade_no amount [refund_no]
+//	                    the payment's line (or that refund's) says amount instead
+//	kind=extra_refund out_trade_no amount [refund_no]
+//	                    a refund line of a paid trade, at 18:00, that never happened
+//	kind=clear [app_id] every plant of the date goes
+//
+// The trade named must exist (app_id as for the pay control). Plants are
+// kept with the controls in the state file and apply every time the bill
+// is written, in the order they were made, before Config.BillRows; the
+// footer and the summary are computed from the planted lines, so the bill
+// stays consistent. The answer lists the date's plants.
 //
 // # Notifications
 //

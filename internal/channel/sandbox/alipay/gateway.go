@@ -61,9 +61,10 @@ type Config struct {
 	// BillRows, when set, sees the lines of an app's bill for a day before
 	// the file is written and returns the lines to write instead: the hook
 	// to plant differences (a payment Bursar never saw, a missing one, a
-	// wrong amount) for reconciliation tests. The footer and the summary
-	// file are computed from what it returns. It runs with the gateway
-	// locked and must not call the Gateway.
+	// wrong amount) for reconciliation tests, after the plants of POST
+	// /alipay/sandbox/bill/plant. The footer and the summary file are
+	// computed from what it returns. It runs with the gateway locked and
+	// must not call the Gateway.
 	BillRows func(appID string, day time.Time, rows []BillRow) []BillRow
 	// Log receives what the gateway does and what failed; discarded when nil.
 	Log *slog.Logger
@@ -254,6 +255,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST /alipay/sandbox/transfers/dealing", g.handleControlDealing)
 	mux.HandleFunc("POST /alipay/sandbox/payees/bad", g.handleControlBadPayee)
 	mux.HandleFunc("POST /alipay/sandbox/app-gateway", g.handleControlAppGateway)
+	mux.HandleFunc("POST /alipay/sandbox/bill/plant", g.handleControlBillPlant)
 	mux.HandleFunc("POST /alipay/sandbox/notifications/drop", g.handleControlDrop)
 	mux.HandleFunc("POST /alipay/sandbox/notifications/delay", g.handleControlDelay)
 	mux.HandleFunc("POST /alipay/sandbox/notifications/deliver", g.handleControlDeliver)

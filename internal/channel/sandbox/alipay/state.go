@@ -90,7 +90,8 @@ type transfer struct {
 	FinishStatus string    `json:"finish_status,omitempty"`
 }
 
-// controls are the failures a tester asked for, consumed as they happen.
+// controls are the failures a tester asked for, consumed as they happen,
+// and the differences planted in bills, which stay.
 type controls struct {
 	FailRefunds   int           `json:"fail_refunds,omitempty"`
 	FailTransfers int           `json:"fail_transfers,omitempty"`
@@ -100,6 +101,7 @@ type controls struct {
 	DropNotify    int           `json:"drop_notify,omitempty"`
 	DelayNotify   int           `json:"delay_notify,omitempty"`
 	Delay         time.Duration `json:"delay,omitempty"`
+	BillPlants    []billPlant   `json:"bill_plants,omitempty"` // never consumed; see plant.go
 }
 
 // dealing makes one transfer answer DEALING and end as Outcome After later.

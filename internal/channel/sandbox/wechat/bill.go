@@ -53,7 +53,7 @@ const feeRate = "0.60%"
 func fee(a bursar.Amount) bursar.Amount { return (a*6 + 500) / 1000 }
 
 // billRowsLocked lists the day's payments and successful refunds (Beijing
-// day), by time.
+// day) with the differences planted for it, by time.
 func (g *Gateway) billRowsLocked(day time.Time) []BillRow {
 	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, beijing)
 	end := start.AddDate(0, 0, 1)
@@ -85,6 +85,7 @@ func (g *Gateway) billRowsLocked(day time.Time) []BillRow {
 			Fee: -fee(rf.Amount), Rate: feeRate, RefundAsked: rf.Amount,
 		})
 	}
+	rows = g.plantRowsLocked(start, rows)
 	sort.SliceStable(rows, func(i, j int) bool {
 		if !rows[i].Time.Equal(rows[j].Time) {
 			return rows[i].Time.Before(rows[j].Time)

@@ -57,15 +57,19 @@ func controlInput(r *http.Request) (map[string]string, error) {
 	out := map[string]string{}
 	if ct == "application/json" {
 		var m map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		dec := json.NewDecoder(r.Body)
+		dec.UseNumber() // 1000000 stays "1000000", not "1e+06"
+		if err := dec.Decode(&m); err != nil {
 			return nil, controlErr(http.StatusBadRequest, "invalid", "The body is not a JSON object: %s.", err.Error())
 		}
 		for k, v := range m {
 			switch v := v.(type) {
 			case string:
 				out[k] = v
-			case float64, bool:
-				out[k] = fmt.Sprint(v)
+			case json.Number:
+				out[k] = v.String()
+			case bool:
+				out[k] = strconv.FormatBool(v)
 			default:
 				return nil, controlErr(http.StatusBadRequest, "invalid", "The field %q must be a string or a number.", k)
 			}
@@ -272,6 +276,7 @@ func (g *Gateway) handleState(w http.ResponseWriter, _ *http.Request) {
 		"refunds":       g.st.Refunds,
 		"notifications": g.st.Notifications,
 		"notify_mode":   mode,
+		"bill_plants":   g.st.BillPlants,
 	})
 }
 

@@ -58,7 +58,8 @@
 //	POST /wechat/sandbox/notifications          mode=deliver|hold|drop[, delay=30s]
 //	POST /wechat/sandbox/notifications/flush    make every pending notification due now
 //	POST /wechat/sandbox/probe                  notify_url: send a WECHATPAY/SIGNTEST/ probe, answer the merchant's status
-//	GET  /wechat/sandbox/state                  trades, refunds and notifications as JSON
+//	POST /wechat/sandbox/bill/plant             kind, date, ...: plant a difference in a bill (see Bills)
+//	GET  /wechat/sandbox/state                  trades, refunds, notifications and bill plants as JSON
 //
 // Controls take a form or a JSON object and answer JSON; a bad input is
 // answered 400 {"error":{"code","message"}}.
@@ -67,6 +68,30 @@
 //
 // The ALL bill of a Beijing day lists its payments (by payment time) and
 // its successful refunds (by success time) in WeChat's 27 backtick-prefixed
-// columns, then the summary. Config.BillRows can change the rows before
-// the file is written, to plant differences for reconciliation.
+// columns, then the summary. Fees are 0.60% of the amount, rounded half
+// up to the fen, written with WeChat's five decimals; a refund returns
+// the fee of its amount (a negative fee).
+//
+// POST /wechat/sandbox/bill/plant plants a difference in the bills of a
+// date (yyyy-MM-dd, Beijing), for reconciliation tests; amounts are fen
+// ("amount": 1990 is ¥19.90), as on WeChat's wire:
+//
+//	kind=extra_payment [out_trade_no] [transaction_id] amount
+//	                    a payment the merchant never saw, at 12:00, with the usual
+//	                    fee; the numbers are made up when not given
+//	kind=drop out_trade_no [out_refund_no]
+//	                    the payment's line (or that refund's) is left out
+//	kind=amount out_trade_no amount [out_refund_no]
+//	                    the payment's line says amount in 应结订单金额 and 订单金额 (or that
+//	                    refund's in 退款金额 and 申请退款金额); the fee stays as it was
+//	kind=extra_refund out_trade_no amount [out_refund_no]
+//	                    a refund line of a paid trade, at 18:00, that never happened,
+//	                    with a made-up 微信退款单号 and the fee it returns
+//	kind=clear          every plant of the date goes
+//
+// The trade named must exist. Plants are kept in the state file and apply
+// every time the bill is written, in the order they were made, before
+// Config.BillRows, which can still change the rows; the summary is
+// computed from the planted rows, so the bill stays consistent. The answer
+// lists the date's plants.
 package wechat

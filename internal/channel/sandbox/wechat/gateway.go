@@ -75,8 +75,9 @@ type Config struct {
 	// BillRows, when set, sees the rows of a day's bill before the file is
 	// written and returns the rows to write instead: the hook to plant
 	// differences (a payment the merchant never saw, a missing one, a wrong
-	// amount) for reconciliation tests. The summary is computed from what
-	// it returns.
+	// amount) for reconciliation tests, after the plants of POST
+	// /wechat/sandbox/bill/plant. The summary is computed from what it
+	// returns. It runs with the gateway locked and must not call it.
 	BillRows func(day time.Time, rows []BillRow) []BillRow
 	// Client delivers notifications; when nil, a client that follows no
 	// redirects, since WeChat takes a redirect as a failed delivery.
@@ -256,6 +257,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /wechat/sandbox/notifications", g.handleNotifyMode)
 	mux.HandleFunc("POST /wechat/sandbox/notifications/flush", g.handleFlush)
 	mux.HandleFunc("POST /wechat/sandbox/probe", g.handleProbe)
+	mux.HandleFunc("POST /wechat/sandbox/bill/plant", g.handlePlant)
 	mux.HandleFunc("GET /wechat/sandbox/state", g.handleState)
 	mux.HandleFunc("/wechat/", func(w http.ResponseWriter, _ *http.Request) {
 		writeControlError(w, http.StatusNotFound, "not_found", "No such sandbox page or control; see the package documentation.")

@@ -140,7 +140,8 @@ type sandboxState struct {
 		Status   string
 		Attempts int
 	}
-	NotifyMode string `json:"notify_mode"`
+	NotifyMode string            `json:"notify_mode"`
+	BillPlants []json.RawMessage `json:"bill_plants"`
 }
 
 func state(t testing.TB, srv *httptest.Server) sandboxState {

@@ -18,10 +18,11 @@ const stateFile = "wechat-sandbox.json"
 // state is everything the gateway remembers. It is guarded by Gateway.mu
 // and written whole after every change.
 type state struct {
-	Seq           int64              `json:"seq"`           // numbers transaction and refund ids
-	Trades        map[string]*trade  `json:"trades"`        // by out_trade_no
-	Refunds       map[string]*refund `json:"refunds"`       // by out_refund_no
-	Notifications []*notification    `json:"notifications"` // oldest first
+	Seq           int64              `json:"seq"`                   // numbers transaction and refund ids
+	Trades        map[string]*trade  `json:"trades"`                // by out_trade_no
+	Refunds       map[string]*refund `json:"refunds"`               // by out_refund_no
+	Notifications []*notification    `json:"notifications"`         // oldest first
+	BillPlants    []billPlant        `json:"bill_plants,omitempty"` // differences planted in bills, in order
 }
 
 // The trade types and states, as on the wire.
@@ -111,7 +112,8 @@ type notification struct {
 }
 
 // controls are the sandbox knobs a person or a test turned; they are not
-// persisted.
+// persisted. (Bill plants are, in state: a reconciliation run may come
+// after a restart.)
 type controls struct {
 	nextRefund  string    // the outcome of the next refund, when not SUCCESS
 	nextError   *apiError // the answer to the next API call
