@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -174,7 +175,9 @@ func payOptions(r *http.Request, returnURL, openID, ip string) (service.PayOptio
 func clientIP(r *http.Request) string {
 	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
+		if ip, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
+			return ip.String()
+		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -225,12 +228,12 @@ func (s *Server) handleTopupCreate(w http.ResponseWriter, r *http.Request) error
 	if channel.Method(in.Method).Channel() == "" {
 		return bursar.InvalidParam("method", "A top-up is paid with one of %s.", channel.MethodList())
 	}
-	if channel.Method(in.Method) == channel.WeChatJSAPI && in.OpenID == "" {
-		return bursar.InvalidParam("openid", "Paying with wechat_jsapi needs the payer's openid.")
-	}
 	opt, err := payOptions(r, in.ReturnURL, in.OpenID, in.ClientIP)
 	if err != nil {
 		return err
+	}
+	if err := service.CheckPayOptions(channel.Method(in.Method), opt); err != nil {
+		return err // before the top-up is made, so bad input leaves nothing behind
 	}
 	actor := actorOf(r)
 	o, err := s.deps.Orders.CreateTopup(r.Context(), actor, service.TopupInput{User: in.UserID, Amount: *in.Amount, Metadata: in.Metadata})

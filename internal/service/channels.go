@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
@@ -30,6 +31,9 @@ func (s *Orders) PayWithChannel(ctx context.Context, actor bursar.Actor, id burs
 	if name == "" {
 		return bursar.Order{}, channel.Payment{}, bursar.InvalidParam("method",
 			"A payment method is wallet or one of %s.", channel.MethodList())
+	}
+	if err := CheckPayOptions(m, opt); err != nil {
+		return bursar.Order{}, channel.Payment{}, err
 	}
 	ch, err := s.deps.channel(name)
 	if err != nil {
@@ -73,6 +77,21 @@ func (s *Orders) PayWithChannel(ctx context.Context, actor bursar.Actor, id burs
 		NotifyURL: s.deps.notifyURL(name), ReturnURL: opt.ReturnURL, OpenID: opt.OpenID, ClientIP: opt.ClientIP,
 	})
 	return o, pay, err
+}
+
+// CheckPayOptions says what a method is missing, before anything is
+// created: an edge that makes an order and pays it in one call checks first,
+// so bad input leaves nothing behind.
+func CheckPayOptions(m channel.Method, opt PayOptions) error {
+	switch {
+	case m == channel.WeChatJSAPI && opt.OpenID == "":
+		return bursar.InvalidParam("openid", "Paying with wechat_jsapi needs the payer's openid.")
+	case m == channel.WeChatH5:
+		if _, err := netip.ParseAddr(opt.ClientIP); err != nil {
+			return bursar.InvalidParam("client_ip", "Paying with wechat_h5 needs the buyer's IP address.")
+		}
+	}
+	return nil
 }
 
 func (d Deps) notifyURL(name bursar.Channel) string {

@@ -754,3 +754,31 @@ func TestConfirmChannelPayment(t *testing.T) {
 		})
 	})
 }
+
+func TestPayWithChannelChecksItsInputFirst(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := withChannels(t, db)
+		ctx := context.Background()
+		o := w.buy(t, w.session)
+		for _, tc := range []struct {
+			m   channel.Method
+			opt service.PayOptions
+		}{
+			{channel.WeChatJSAPI, service.PayOptions{}},
+			{channel.WeChatH5, service.PayOptions{ClientIP: ""}},
+			{channel.WeChatH5, service.PayOptions{ClientIP: "not-an-ip"}},
+			{"paypal", service.PayOptions{}},
+		} {
+			if _, _, err := w.orders.PayWithChannel(ctx, w.buyer, o.ID, tc.m, tc.opt); bursar.ErrorCode(err) != bursar.Invalid {
+				t.Errorf("%s with %+v: %v, want invalid", tc.m, tc.opt, err)
+			}
+		}
+		if ps, err := w.orders.Payments(ctx, w.platform, o.ID); err != nil || len(ps) != 0 {
+			t.Errorf("bad payment input left payments behind: %+v, %v", ps, err)
+		}
+		// And a good one still goes through.
+		if _, pay, err := w.orders.PayWithChannel(ctx, w.buyer, o.ID, channel.WeChatH5, service.PayOptions{ClientIP: "203.0.113.9"}); err != nil || pay.URL == "" {
+			t.Errorf("an H5 payment with an address: %+v, %v", pay, err)
+		}
+	})
+}

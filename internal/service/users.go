@@ -136,9 +136,15 @@ func (us *Users) SetPassword(ctx context.Context, actor bursar.Actor, user bursa
 		return bursar.InvalidParam("old_password", "Changing the %s password needs the old one.", kind)
 	}
 	right := checkOld && us.verify(current, user, old)
-	hash := hashLogin(new) // slow: computed outside the transaction
-	if kind == bursar.SecretPayment {
+	var hash string
+	switch {
+	case checkOld && !right:
+		// The wrong try is counted below and nothing is set: no slow hash
+		// for a caller to make the server compute at will.
+	case kind == bursar.SecretPayment:
 		hash = hashPIN(us.deps.Pepper, user, new)
+	default:
+		hash = hashLogin(new) // slow: computed outside the transaction
 	}
 	return us.deps.inTx(ctx, func(tx store.Tx, keep *error) error {
 		now := us.deps.now()

@@ -2,6 +2,7 @@ package seed2
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -112,6 +113,10 @@ func payMethod(c call) (channel.Method, service.PayOptions, error) {
 		}
 		opt.ReturnURL = ru
 	}
+	// Checked before the order is made, so bad input leaves nothing behind.
+	if err := service.CheckPayOptions(m, opt); err != nil {
+		return "", service.PayOptions{}, fail(bursar.Invalid, "参数错误:"+bursar.ErrorMessage(err))
+	}
 	return m, opt, nil
 }
 
@@ -120,7 +125,9 @@ func payMethod(c call) (channel.Method, service.PayOptions, error) {
 func clientIP(c call) string {
 	if xff := c.r.Header.Get("X-Forwarded-For"); xff != "" {
 		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
+		if ip, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
+			return ip.String()
+		}
 	}
 	host, _, err := net.SplitHostPort(c.r.RemoteAddr)
 	if err != nil {
