@@ -311,6 +311,28 @@ func TestContractShouldContinueTalk(t *testing.T) {
 	})
 }
 
+// A chat paid without a skill has no 24 h window: it stays open until the
+// buyer confirms the order ("未手动关闭"), then closes.
+func TestShouldContinueTalkWithoutAWindow(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		w.fund(buyer, 1, 0)
+		tok := w.tokens[buyer]
+		oid := w.ok("initOrder", w.key, form("userId", buyer, "receiverId", seller, "amount", "1",
+			"subject", "咨询", "chatId", "room_free"))["order"].(map[string]any)["_id"].(string)
+		w.ok("payByWallet", tok, form("payPass", payPass, "oid", oid))
+		w.clock.Advance(48 * time.Hour)
+		if got := w.ok("shouldContinueTalk", tok, form("chatId", "room_free"))["should"]; got != true {
+			t.Errorf("before the buyer confirms: should %v", got)
+		}
+		w.ok("confirmOrder", tok, form("id", oid))
+		if got := w.ok("shouldContinueTalk", tok, form("chatId", "room_free"))["should"]; got != false {
+			t.Errorf("after the buyer confirmed: should %v", got)
+		}
+	})
+}
+
 // comment: {"success":true}.
 func TestContractComment(t *testing.T) {
 	t.Parallel()

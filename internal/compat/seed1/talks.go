@@ -90,7 +90,10 @@ func (s *Server) handleTalkCheck(ctx context.Context, c *call) (any, error) {
 	}
 	now := s.deps.Now()
 	for _, o := range orders {
-		if o.AccessUntil.IsZero() || o.AccessUntil.After(now) {
+		// A purchase with no window (no session item behind it) keeps its
+		// chat open until the buyer confirms it, as the seed's "未手动关闭".
+		open := o.AccessUntil.After(now) || (o.AccessUntil.IsZero() && o.Status != bursar.OrderCompleted)
+		if open {
 			return talkCheckAnswer{ok: success, Should: true, PayTime: stamp(o.PaidAt)}, nil
 		}
 	}

@@ -118,5 +118,13 @@ func TestCallbacksAreCheckedWithTheChannel(t *testing.T) {
 		if s := status(never); s != "0" {
 			t.Errorf("the order reported failed is pay_status %s", s)
 		}
+		// A failure report of the underpaid order is heard too (code 0): the
+		// app logs any other answer as an error of its own.
+		if got := report("/orders/alipay", url.Values{"result": {"FAIL"}, "trade_no": {short["trade_no"].(string)}}); got["code"] != json.Number("0") {
+			t.Errorf("a failure report of an underpaid order: %v", got)
+		}
+		if s := status(short); s != "0" {
+			t.Errorf("the underpaid order reported failed is pay_status %s", s)
+		}
 	})
 }
