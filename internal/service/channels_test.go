@@ -503,6 +503,23 @@ func TestWithdrawals(t *testing.T) {
 			}
 		}
 
+		allowance := func() bursar.Amount {
+			t.Helper()
+			a, err := w.withdrawals.Allowance(ctx, w.seller, "seller")
+			must(t, err)
+			return a
+		}
+		if got := allowance(); got != 2_000_000 {
+			t.Errorf("allowance before any withdrawal = %d, want all the earnings", got)
+		}
+		small := w.deps
+		small.Withdrawals.DailyAmount = 15_000
+		if got, err := service.NewWithdrawals(small).Allowance(ctx, w.seller, "seller"); err != nil || got != 15_000 {
+			t.Errorf("allowance under a 150.00 daily limit = %d, %v; want 15000", got, err)
+		}
+		if _, err := w.withdrawals.Allowance(ctx, w.buyer, "seller"); bursar.ErrorCode(err) != bursar.NotFound {
+			t.Errorf("another user's allowance: %v", err)
+		}
 		ok, err := w.withdrawals.Request(ctx, w.seller, in(10_000, "seller@example.com"))
 		must(t, err)
 		if got := w.balance(t, bursar.UserEarningsAccount("seller")); got != 2_000_000-10_000 {
@@ -542,6 +559,9 @@ func TestWithdrawals(t *testing.T) {
 		}
 		if _, err := w.withdrawals.Request(ctx, w.seller, in(100, "seller@example.com")); bursar.ErrorCode(err) != bursar.RateLimited {
 			t.Errorf("a fourth withdrawal in a day: %v", err)
+		}
+		if got := allowance(); got != 0 {
+			t.Errorf("allowance after the day's three withdrawals = %d, want 0", got)
 		}
 		w.runJobs(t)
 		eventually(t, "payouts to settle", func() bool {

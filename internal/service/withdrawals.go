@@ -116,6 +116,33 @@ func (s *Withdrawals) Request(ctx context.Context, actor bursar.Actor, in Withdr
 	return o, nil
 }
 
+// Allowance is how much a user may withdraw now: their earnings, capped by
+// what the day's limits still allow (zero when the day's count is used up).
+// Clients that withdraw "everything" ask for this.
+func (s *Withdrawals) Allowance(ctx context.Context, actor bursar.Actor, user bursar.UserID) (bursar.Amount, error) {
+	if !actor.MaySee(user) {
+		return 0, notFound("user", user)
+	}
+	lim := s.deps.withdrawalLimits()
+	var allowed bursar.Amount
+	err := s.deps.read(ctx, func(tx store.Tx) error {
+		if _, err := tx.UserGet(ctx, user); err != nil {
+			return err
+		}
+		count, sum, err := tx.WithdrawalTotals(ctx, user, beijingDay(s.deps.now()))
+		if err != nil || count >= lim.DailyCount {
+			return err
+		}
+		earnings, err := balance(ctx, tx, bursar.UserEarningsAccount(user))
+		if err != nil {
+			return err
+		}
+		allowed = max(min(earnings.Amount, lim.DailyAmount-sum), 0)
+		return nil
+	})
+	return allowed, err
+}
+
 func validPayee(s string, max int) bool {
 	return s != "" && len(s) <= max && bursar.ValidateSubject(s) == nil
 }

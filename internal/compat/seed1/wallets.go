@@ -35,7 +35,8 @@ func (s *Server) handleWalletGet(ctx context.Context, c *call) (any, error) {
 }
 
 // handleWithdrawalCreate is withdrawCash: with the payment password, all
-// of the user's withdrawable money (or amount, in fen, when given) goes to
+// of the user's withdrawable money that today's limits allow (or amount,
+// in fen, when given) goes to
 // the Alipay account alipayNo held by alipayName. The answer carries the
 // withdrawal as order, which getOrder lists as type withdrawals.
 func (s *Server) handleWithdrawalCreate(ctx context.Context, c *call) (any, error) {
@@ -63,11 +64,11 @@ func (s *Server) handleWithdrawalCreate(ctx context.Context, c *call) (any, erro
 		return nil, err
 	}
 	if !ok {
-		w, err := s.deps.Wallets.Get(ctx, c.actor, user)
-		if err != nil {
+		// Everything withdrawable, as far as today's limits allow.
+		if amount, err = s.deps.Withdrawals.Allowance(ctx, c.actor, user); err != nil {
 			return nil, recast(err, bursar.NotFound, aboutUser, "")
 		}
-		if amount = w.Earnings.Amount; amount <= 0 {
+		if amount <= 0 {
 			return nil, &fault{code: bursar.InsufficientFunds, msg: "用户余额不足：没有可提现的金额"}
 		}
 	}
