@@ -46,6 +46,17 @@ type channelWorld struct {
 	received map[bursar.Channel][]channel.Inbound // notifications as they arrived
 }
 
+// keysDir is where sandboxKeys put the keys, removed when the tests end.
+var keysDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if keysDir != "" {
+		_ = os.RemoveAll(keysDir)
+	}
+	os.Exit(code)
+}
+
 // sandboxKeys generates the sandboxes' keys once per test binary; each test
 // copies them, so only its own configuration and state differ.
 var sandboxKeys = sync.OnceValues(func() (string, error) {
@@ -53,6 +64,7 @@ var sandboxKeys = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	keysDir = dir
 	if _, err := alipaysandbox.Setup(filepath.Join(dir, "alipay"), "http://127.0.0.1"); err != nil {
 		return "", err
 	}

@@ -87,6 +87,17 @@ type world struct {
 	tokens map[string]string // user id → user token
 }
 
+// keysDir is where sandboxKeys put the keys, removed when the tests end.
+var keysDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if keysDir != "" {
+		_ = os.RemoveAll(keysDir)
+	}
+	os.Exit(code)
+}
+
 // sandboxKeys generates the sandboxes' keys once per test binary; each
 // world copies them.
 var sandboxKeys = sync.OnceValues(func() (string, error) {
@@ -94,6 +105,7 @@ var sandboxKeys = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	keysDir = dir
 	if _, err := alipaysandbox.Setup(filepath.Join(dir, "alipay"), "http://127.0.0.1"); err != nil {
 		return "", err
 	}
