@@ -102,6 +102,10 @@ type payActionObject struct {
 	Params      map[string]string `json:"params,omitempty"`
 }
 
+func payAction(p channel.Payment) *payActionObject {
+	return &payActionObject{Method: p.Method, URL: p.URL, OrderString: p.OrderString, Params: p.Params}
+}
+
 type paymentObject struct {
 	Object    string               `json:"object"`
 	OrderID   bursar.OrderID       `json:"order_id"`

@@ -3,13 +3,12 @@ package api
 import (
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
+	"bursar.dev/bursar/internal/clientip"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -148,7 +147,7 @@ func (s *Server) handleOrderPay(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	obj := orderJSON(o)
-	obj.NextAction = &payActionObject{Method: pay.Method, URL: pay.URL, OrderString: pay.OrderString, Params: pay.Params}
+	obj.NextAction = payAction(pay)
 	writeJSON(w, http.StatusOK, obj)
 	return nil
 }
@@ -163,27 +162,11 @@ func payOptions(r *http.Request, returnURL, openID, ip string) (service.PayOptio
 		}
 	}
 	if ip == "" {
-		ip = clientIP(r)
+		ip = clientip.Of(r)
 	} else if net.ParseIP(ip) == nil {
 		return service.PayOptions{}, bursar.InvalidParam("client_ip", "%q is not an IP address.", ip)
 	}
 	return service.PayOptions{ReturnURL: returnURL, OpenID: openID, ClientIP: ip}, nil
-}
-
-// clientIP is the buyer's address as WeChat Pay's H5 payments want it: the
-// first X-Forwarded-For hop when a proxy sets one, else the peer.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		if ip, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
-			return ip.String()
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) handleOrderSync(w http.ResponseWriter, r *http.Request) error {
@@ -250,7 +233,7 @@ func (s *Server) handleTopupCreate(w http.ResponseWriter, r *http.Request) error
 		obj.LastPaymentError = &e
 	} else {
 		obj = orderJSON(paying)
-		obj.NextAction = &payActionObject{Method: pay.Method, URL: pay.URL, OrderString: pay.OrderString, Params: pay.Params}
+		obj.NextAction = payAction(pay)
 	}
 	writeJSON(w, http.StatusCreated, obj)
 	return nil

@@ -134,8 +134,7 @@ func (s *Orders) settlePayment(ctx context.Context, tx store.Tx, name bursar.Cha
 		// The channel, whose word this is, took money for the order without
 		// Bursar having started the payment (a client's own integration, or a
 		// payment made twice): it is settled like any other, never dropped.
-		p = bursar.Payment{Order: o.ID, Channel: name, Method: "external", Amount: t.Amount,
-			Status: bursar.PaymentPending, CreatedAt: now}
+		p = externalPayment(o.ID, name, t.Amount, now)
 	case bursar.ErrorCode(err) == bursar.NotFound:
 		return settled{bursar.NoticeIgnored, fmt.Sprintf("the order %s was never paid at %s", o.ID, name), t.OrderNo}, nil
 	case err != nil:
@@ -238,6 +237,13 @@ func (s *Orders) settlePayment(ctx context.Context, tx store.Tx, name bursar.Cha
 		}
 	}
 	return res, nil
+}
+
+// externalPayment is a payment someone else started at the channel with the
+// order's number: a client's own integration, or a second payment.
+func externalPayment(o bursar.OrderID, name bursar.Channel, amount bursar.Money, now time.Time) bursar.Payment {
+	return bursar.Payment{Order: o, Channel: name, Method: "external", Amount: amount,
+		Status: bursar.PaymentPending, CreatedAt: now, UpdatedAt: now}
 }
 
 func returnRef(o bursar.OrderID, name bursar.Channel) string { return string(o) + "/" + string(name) }
@@ -387,9 +393,7 @@ func (s *Orders) ConfirmChannelPayment(ctx context.Context, actor bursar.Actor, 
 			// Started at the channel but not paid yet: record it, so the
 			// payment checks and the expiry take care of it.
 			if _, err := tx.PaymentGet(ctx, o.ID, name); bursar.ErrorCode(err) == bursar.NotFound {
-				p := bursar.Payment{Order: o.ID, Channel: name, Method: "external", Amount: t.Amount,
-					Status: bursar.PaymentPending, CreatedAt: now, UpdatedAt: now}
-				if err := tx.PaymentPut(ctx, p); err != nil {
+				if err := tx.PaymentPut(ctx, externalPayment(o.ID, name, t.Amount, now)); err != nil {
 					return err
 				}
 				if err := tx.JobSchedule(ctx, bursar.JobPaymentCheck, string(o.ID), now.Add(s.deps.paymentCheckAfter())); err != nil {

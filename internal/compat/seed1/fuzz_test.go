@@ -42,6 +42,7 @@ import (
 	alipaysandbox "bursar.dev/bursar/internal/channel/sandbox/alipay"
 	wechatsandbox "bursar.dev/bursar/internal/channel/sandbox/wechat"
 	"bursar.dev/bursar/internal/channel/wechat"
+	"bursar.dev/bursar/internal/clientip"
 	"bursar.dev/bursar/internal/service"
 	"bursar.dev/bursar/internal/store/dbtest"
 	"bursar.dev/bursar/internal/store/sqlite"
@@ -238,7 +239,7 @@ func FuzzParams(f *testing.F) {
 		} else if m != channel.AlipayApp && m != channel.WeChatApp {
 			t.Fatalf("payMethod(%q) = %q", p.v["channel"], m)
 		}
-		if ip := clientIP(r); ip == "" {
+		if ip := clientip.Of(r); ip == "" {
 			t.Fatalf("clientIP is empty")
 		}
 	})

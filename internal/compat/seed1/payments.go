@@ -3,12 +3,10 @@ package seed1
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
-	"strings"
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
+	"bursar.dev/bursar/internal/clientip"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -93,27 +91,11 @@ func payMethod(name string) (channel.Method, error) {
 // charge starts a channel payment of an order and returns it as a Ping++
 // charge.
 func (s *Server) charge(ctx context.Context, c *call, id bursar.OrderID, m channel.Method) (bursar.Order, *chargeObject, error) {
-	ip := clientIP(c.r)
+	ip := clientip.Of(c.r)
 	o, pay, err := s.deps.Orders.PayWithChannel(ctx, c.actor, id, m, service.PayOptions{ClientIP: ip})
 	if err != nil {
 		return bursar.Order{}, nil, recast(err, bursar.Conflict, "", "订单已支付或正在以其他方式支付")
 	}
 	ch, err := s.chargeJSON(o, pay, ip)
 	return o, ch, err
-}
-
-// clientIP is the buyer's address, which a Ping++ charge carries: the
-// first X-Forwarded-For hop when a proxy sets one, else the peer.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		if ip := strings.TrimSpace(first); net.ParseIP(ip) != nil {
-			return ip
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

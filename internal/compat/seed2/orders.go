@@ -1,14 +1,12 @@
 package seed2
 
 import (
-	"net"
-	"net/netip"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
+	"bursar.dev/bursar/internal/clientip"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -105,7 +103,7 @@ func payMethod(c call) (channel.Method, service.PayOptions, error) {
 	if m == "" {
 		return "", service.PayOptions{}, nil
 	}
-	opt := service.PayOptions{OpenID: c.p["openid"], ClientIP: clientIP(c)}
+	opt := service.PayOptions{OpenID: c.p["openid"], ClientIP: clientip.Of(c.r)}
 	if ru := c.p["return_url"]; ru != "" {
 		u, err := url.Parse(ru)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -118,22 +116,6 @@ func payMethod(c call) (channel.Method, service.PayOptions, error) {
 		return "", service.PayOptions{}, fail(bursar.Invalid, "参数错误:"+bursar.ErrorMessage(err))
 	}
 	return m, opt, nil
-}
-
-// clientIP is the buyer's address as WeChat Pay's H5 payments want it: the
-// first X-Forwarded-For hop when a proxy sets one, else the peer.
-func clientIP(c call) string {
-	if xff := c.r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		if ip, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
-			return ip.String()
-		}
-	}
-	host, _, err := net.SplitHostPort(c.r.RemoteAddr)
-	if err != nil {
-		return c.r.RemoteAddr
-	}
-	return host
 }
 
 // handleOrderGet is 6.3: one order by id or by trade_no; id wins when both
