@@ -6,19 +6,14 @@ import (
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
 	"bursar.dev/bursar/internal/service"
+	"bursar.dev/bursar/internal/wire"
 )
 
 // The JSON objects of the v1 API. Amounts are integer fen with a currency;
 // times are RFC 3339 in UTC, or null when they have not happened.
 
 // timestamp formats t, or nil for the zero time.
-func timestamp(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := t.UTC().Format(time.RFC3339Nano)
-	return &s
-}
+func timestamp(t time.Time) *string { return wire.Time(t) }
 
 type userObject struct {
 	ID          bursar.UserID `json:"id"`
@@ -53,37 +48,11 @@ func itemJSON(it bursar.Item) itemObject {
 		DurationSeconds: int64(it.Duration / time.Second), CreatedAt: timestamp(it.CreatedAt)}
 }
 
+// orderObject is an order as wire shows it, with what only some answers
+// carry.
 type orderObject struct {
-	ID               bursar.OrderID     `json:"id"`
-	Object           string             `json:"object"`
-	OrderNo          string             `json:"order_no"`
-	Type             bursar.OrderType   `json:"type"`
-	Status           bursar.OrderStatus `json:"status"`
-	BuyerID          bursar.UserID      `json:"buyer_id"`
-	SellerID         bursar.UserID      `json:"seller_id"`
-	ItemID           bursar.ItemID      `json:"item_id"`
-	Subject          string             `json:"subject"`
-	Amount           bursar.Amount      `json:"amount"`
-	Currency         bursar.Currency    `json:"currency"`
-	Channel          bursar.Channel     `json:"channel"`
-	PaidFromCash     bursar.Amount      `json:"paid_from_cash"`
-	PaidFromEarnings bursar.Amount      `json:"paid_from_earnings"`
-	Refunded         bursar.Amount      `json:"refunded"`
-	Fee              bursar.Amount      `json:"fee"`
-	HoldSeconds      int64              `json:"hold_seconds"`
-	Metadata         map[string]string  `json:"metadata"`
-	CreatedAt        *string            `json:"created_at"`
-	ExpiresAt        *string            `json:"expires_at"`
-	PaidAt           *string            `json:"paid_at"`
-	ReleaseAt        *string            `json:"release_at"`
-	CompletedAt      *string            `json:"completed_at"`
-	AccessUntil      *string            `json:"access_until"`
-	Entries          []entryObject      `json:"entries,omitempty"`
-	// A withdrawal's payee, and why it failed.
-	PayoutAccount string `json:"payout_account,omitempty"`
-	PayoutName    string `json:"payout_name,omitempty"`
-	FailureReason string `json:"failure_reason,omitempty"`
-	NeedsApproval bool   `json:"needs_approval,omitempty"`
+	wire.Order
+	Entries []entryObject `json:"entries,omitempty"`
 	// What the buyer's client needs to pay through a channel; only in the
 	// answer to paying.
 	NextAction *payActionObject `json:"next_action,omitempty"`
@@ -91,6 +60,8 @@ type orderObject struct {
 	// only in the answer to creating it.
 	LastPaymentError *errorObject `json:"last_payment_error,omitempty"`
 }
+
+func orderJSON(o bursar.Order) orderObject { return orderObject{Order: wire.OrderOf(o)} }
 
 // payActionObject is how the buyer pays at the channel: open or show the
 // URL (a page, or a QR code's content), or hand the order string or params
@@ -123,21 +94,6 @@ func paymentJSON(p bursar.Payment) paymentObject {
 	return paymentObject{Object: "payment", OrderID: p.Order, Channel: p.Channel, Method: p.Method,
 		Amount: p.Amount.Amount, Currency: p.Amount.Currency, Status: p.Status, TradeNo: p.TradeNo,
 		CreatedAt: timestamp(p.CreatedAt), PaidAt: timestamp(p.PaidAt)}
-}
-
-func orderJSON(o bursar.Order) orderObject {
-	md := o.Metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	return orderObject{ID: o.ID, Object: "order", OrderNo: o.No, Type: o.Type, Status: o.Status,
-		BuyerID: o.Buyer, SellerID: o.Seller, ItemID: o.Item, Subject: o.Subject,
-		Amount: o.Amount.Amount, Currency: o.Amount.Currency, Channel: o.Channel,
-		PaidFromCash: o.PaidFromCash, PaidFromEarnings: o.PaidFromEarnings, Refunded: o.Refunded, Fee: o.Fee,
-		HoldSeconds: int64(o.Hold / time.Second), Metadata: md,
-		CreatedAt: timestamp(o.CreatedAt), ExpiresAt: timestamp(o.ExpiresAt), PaidAt: timestamp(o.PaidAt),
-		ReleaseAt: timestamp(o.ReleaseAt), CompletedAt: timestamp(o.CompletedAt), AccessUntil: timestamp(o.AccessUntil),
-		PayoutAccount: o.PayoutAccount, PayoutName: o.PayoutName, FailureReason: o.FailureReason, NeedsApproval: o.NeedsApproval}
 }
 
 type entryObject struct {

@@ -1,33 +1,15 @@
 package api
 
 import (
+	"bursar.dev/bursar/internal/wire"
 	"net/http"
 
 	"bursar.dev/bursar/internal/bursar"
 )
 
-type refundObject struct {
-	ID           bursar.RefundID     `json:"id"`
-	Object       string              `json:"object"`
-	OrderID      bursar.OrderID      `json:"order_id"`
-	Amount       bursar.Amount       `json:"amount"`
-	Currency     bursar.Currency     `json:"currency"`
-	Reason       string              `json:"reason"`
-	Status       bursar.RefundStatus `json:"status"`
-	RequestedBy  string              `json:"requested_by"`
-	DecidedBy    string              `json:"decided_by"`
-	DecisionNote string              `json:"decision_note"`
-	ToEarnings   bursar.Amount       `json:"to_earnings"`
-	ToCash       bursar.Amount       `json:"to_cash"`
-	CreatedAt    *string             `json:"created_at"`
-	DecidedAt    *string             `json:"decided_at"`
-}
+type refundObject = wire.Refund
 
-func refundJSON(r bursar.Refund) refundObject {
-	return refundObject{ID: r.ID, Object: "refund", OrderID: r.Order, Amount: r.Amount.Amount, Currency: r.Amount.Currency,
-		Reason: r.Reason, Status: r.Status, RequestedBy: r.RequestedBy, DecidedBy: r.DecidedBy, DecisionNote: r.DecisionNote,
-		ToEarnings: r.ToEarnings, ToCash: r.ToCash, CreatedAt: timestamp(r.CreatedAt), DecidedAt: timestamp(r.DecidedAt)}
-}
+func refundJSON(r bursar.Refund) refundObject { return wire.RefundOf(r) }
 
 func (s *Server) handleRefundCreate(w http.ResponseWriter, r *http.Request) error {
 	var in struct {

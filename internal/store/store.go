@@ -40,6 +40,8 @@ type DB interface {
 // Tx is every query the service needs. Methods are noun-first, so they group
 // by table.
 type Tx interface {
+	ReconTx // reconciliation against the channels' bills, in recon.go
+
 	// EntryPost posts a validated entry atomically: it creates accounts it
 	// names for the first time, applies each account's net change and records
 	// the entry and its postings. An entry whose key was posted before with the
@@ -203,6 +205,23 @@ type Tx interface {
 	ReviewList(ctx context.Context, seller bursar.UserID, after bursar.OrderID, limit int) ([]bursar.Review, bool, error)
 	// ReviewSummary counts a seller's reviews by score.
 	ReviewSummary(ctx context.Context, seller bursar.UserID) (bursar.RatingSummary, error)
+}
+
+// EventFilter selects events. Zero fields select everything.
+type EventFilter struct {
+	Order  bursar.OrderID
+	Type   bursar.EventType
+	Before bursar.EventID // a cursor: only events older than this one
+	Limit  int
+}
+
+// DeliveryFilter selects deliveries. Zero fields select everything.
+type DeliveryFilter struct {
+	Endpoint bursar.EndpointID
+	Event    bursar.EventID
+	Status   bursar.DeliveryStatus
+	Before   bursar.DeliveryID // a cursor: only deliveries older than this one
+	Limit    int
 }
 
 // StatementLine is one posting to an account, with its entry.
