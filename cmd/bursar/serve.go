@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -19,21 +20,28 @@ import (
 	"bursar.dev/bursar/internal/compat/seed1"
 	"bursar.dev/bursar/internal/compat/seed2"
 	"bursar.dev/bursar/internal/service"
+	"bursar.dev/bursar/internal/webhook/httpsender"
 )
 
-// runJobs runs due jobs every interval until ctx ends, then waits for the
-// channel jobs still running. A job in progress finishes its transaction
-// first: shutdown cancels between jobs, and a channel call cut short is
-// retried when its lease ends.
-func runJobs(ctx context.Context, jobs *service.Jobs, log *slog.Logger, interval time.Duration) {
+// dispatcher is work that is due now and then: jobs, webhook deliveries.
+type dispatcher interface {
+	DispatchDue(ctx context.Context) (int, error)
+	Wait()
+}
+
+// runDue starts what is due every interval until ctx ends, then waits for
+// the work still running. A job in progress finishes its transaction
+// first: shutdown cancels between jobs, and a channel call or a delivery cut
+// short is retried when its lease ends.
+func runDue(ctx context.Context, what string, d dispatcher, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	defer jobs.Wait()
+	defer d.Wait()
 	for {
-		if n, err := jobs.DispatchDue(ctx); err != nil && ctx.Err() == nil {
-			log.Error("running jobs", "err", err)
+		if n, err := d.DispatchDue(ctx); err != nil && ctx.Err() == nil {
+			log.Error("running "+what, "err", err)
 		} else if n > 0 {
-			log.Info("ran jobs", "count", n)
+			log.Info("started "+what, "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -59,6 +67,18 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 				Value:   15 * time.Second,
 				Usage:   "how long to let in-flight requests finish after SIGTERM",
 				Sources: env(getenv, "BURSAR_SHUTDOWN_TIMEOUT"),
+			},
+			&cli.DurationFlag{
+				Name:    "webhook-timeout",
+				Value:   10 * time.Second,
+				Usage:   "how long a webhook endpoint has to answer a delivery (at most 1m) before it is retried",
+				Sources: env(getenv, "BURSAR_WEBHOOK_TIMEOUT"),
+				Validator: func(d time.Duration) error {
+					if d <= 0 || d > time.Minute {
+						return fmt.Errorf("--webhook-timeout is between 1ms and 1m, not %s", d)
+					}
+					return nil
+				},
 			},
 		),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -124,7 +144,8 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		return err
 	}
 	d.Channels, d.PublicURL = chans, publicURL
-	jobs := service.NewJobs(d)
+	d.Webhooks = httpsender.New(cmd.Duration("webhook-timeout"))
+	jobs, webhooks := service.NewJobs(d), service.NewWebhooks(d)
 
 	// 5. Build the HTTP server.
 	auth, users, items, orders := service.NewAuth(d), service.NewUsers(d), service.NewItems(d), service.NewOrders(d)
@@ -132,7 +153,7 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	entitlements, withdrawals := service.NewEntitlements(d), service.NewWithdrawals(d)
 	mux.Handle("/", api.New(api.Deps{Log: log, Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Idempotency: service.NewIdempotency(d), Refunds: refunds, Reviews: reviews,
-		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d)}))
+		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d), Webhooks: webhooks}))
 	// The two existing APIs, verbatim, over the same core.
 	mux.Handle(seed1.Prefix, seed1.New(seed1.Deps{Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Refunds: refunds, Reviews: reviews, Entitlements: entitlements, Withdrawals: withdrawals,
@@ -149,14 +170,13 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	log.Info("listening", "addr", ln.Addr().String(), "engine", db.Engine(), "public_url", publicURL,
 		"channels", len(chans))
 
-	// 6. Run due jobs (escrow releases, expiries, channel work) every second.
-	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
-	jobsDone := make(chan struct{})
-	go func() {
-		defer close(jobsDone)
-		runJobs(jobsCtx, jobs, log, time.Second)
-	}()
-	defer func() { stopJobs(); <-jobsDone }()
+	// 6. Run due jobs (escrow releases, expiries, channel work) and send
+	// due webhook deliveries, each every second.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	background.Go(func() { runDue(bgCtx, "jobs", jobs, log, time.Second) })
+	background.Go(func() { runDue(bgCtx, "webhook deliveries", webhooks, log, time.Second) })
+	defer func() { stopBackground(); background.Wait() }()
 
 	// 7. Serve until a signal, then let in-flight requests finish.
 	if err := serveUntilDone(ctx, srv, ln, cmd.Duration("shutdown-timeout")); err != nil {

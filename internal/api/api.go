@@ -27,6 +27,7 @@ type Deps struct {
 	Entitlements  *service.Entitlements
 	Withdrawals   *service.Withdrawals
 	Notifications *service.Notifications
+	Webhooks      *service.Webhooks
 }
 
 // Server serves the API.
@@ -87,6 +88,17 @@ func New(d Deps) *Server {
 	s.handle("GET /v1/users/{id}/reviews", s.private(s.handleReviewList))
 	s.handle("GET /v1/users/{id}/rating", s.private(s.handleRatingGet))
 	s.handle("GET /v1/entitlements", s.private(s.handleEntitlementGet))
+
+	s.handle("POST /v1/webhook_endpoints", s.private(s.handleEndpointCreate))
+	s.handle("GET /v1/webhook_endpoints", s.private(s.handleEndpointList))
+	s.handle("GET /v1/webhook_endpoints/{id}", s.private(s.handleEndpointGet))
+	s.handle("POST /v1/webhook_endpoints/{id}", s.private(s.handleEndpointUpdate))
+	s.handle("POST /v1/webhook_endpoints/{id}/rotate_secret", s.private(s.handleEndpointRotate))
+	s.handle("GET /v1/events", s.private(s.handleEventList))
+	s.handle("GET /v1/events/{id}", s.private(s.handleEventGet))
+	s.handle("POST /v1/events/{id}/resend", s.private(s.handleEventResend))
+	s.handle("GET /v1/webhook_deliveries", s.private(s.handleDeliveryList))
+	s.handle("GET /v1/webhook_deliveries/{id}", s.private(s.handleDeliveryGet))
 
 	s.handle("GET /openapi.json", s.handleOpenAPI)
 	s.handle("GET /docs", s.handleDocs)

@@ -68,6 +68,18 @@ func TestAnotherUsersObjects(t *testing.T) {
 			"POST /v1/notify/{channel}":              {}, // public: verified by the channel's signature
 			"POST /v1/login":                         {}, // public
 			"GET /healthz":                           {}, // public
+			// The platform's alone: TestWebhookRoutesPlatformOnly checks a
+			// user token gets 403 on each.
+			"POST /v1/webhook_endpoints":                    {},
+			"GET /v1/webhook_endpoints":                     {},
+			"GET /v1/webhook_endpoints/{id}":                {},
+			"POST /v1/webhook_endpoints/{id}":               {},
+			"POST /v1/webhook_endpoints/{id}/rotate_secret": {},
+			"GET /v1/events":                                {},
+			"GET /v1/events/{id}":                           {},
+			"POST /v1/events/{id}/resend":                   {},
+			"GET /v1/webhook_deliveries":                    {},
+			"GET /v1/webhook_deliveries/{id}":               {},
 		}
 		for _, route := range c.server.Routes() {
 			if _, ok := walk[route]; !ok {

@@ -66,15 +66,16 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
-// queryInt reads an optional integer query parameter.
-func queryInt(r *http.Request, name string, def int) (int, error) {
-	v := r.URL.Query().Get(name)
+// queryLimit reads a list's optional limit query parameter; the service
+// checks its range.
+func queryLimit(r *http.Request, def int) (int, error) {
+	v := r.URL.Query().Get("limit")
 	if v == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, bursar.InvalidParam(name, "The parameter %q must be an integer.", name)
+		return 0, bursar.InvalidParam("limit", "The parameter \"limit\" must be an integer.")
 	}
 	return n, nil
 }

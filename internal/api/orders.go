@@ -94,7 +94,7 @@ func (s *Server) handleOrderList(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var err error
-	if f.Limit, err = queryInt(r, "limit", 10); err != nil {
+	if f.Limit, err = queryLimit(r, 10); err != nil {
 		return err
 	}
 	for name, dst := range map[string]*time.Time{"created_gte": &f.From, "created_lt": &f.To} {

@@ -39,7 +39,7 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) handleReviewList(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit", 10)
+	limit, err := queryLimit(r, 10)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (s *Server) handleWalletGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleWalletStatement(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit", 20)
+	limit, err := queryLimit(r, 20)
 	if err != nil {
 		return err
 	}

@@ -28,3 +28,20 @@ type OrderFilter struct {
 	// number (the seed APIs); cursors are cheaper and stable under inserts.
 	Offset int
 }
+
+// EventFilter selects events. Zero fields select everything.
+type EventFilter struct {
+	Order  OrderID
+	Type   EventType
+	Before EventID // a cursor: only events older than this one
+	Limit  int
+}
+
+// DeliveryFilter selects deliveries. Zero fields select everything.
+type DeliveryFilter struct {
+	Endpoint EndpointID
+	Event    EventID
+	Status   DeliveryStatus
+	Before   DeliveryID // a cursor: only deliveries older than this one
+	Limit    int
+}

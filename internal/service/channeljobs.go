@@ -261,7 +261,7 @@ func (j *Jobs) closePayments(ctx context.Context, id bursar.OrderID) error {
 			return err // a payment started meanwhile: the job looks again (waitsForChannel)
 		}
 		o.Status, o.UpdatedAt = bursar.OrderClosed, now
-		return tx.OrderUpdate(ctx, o, bursar.OrderPending)
+		return saveOrder(ctx, tx, o, bursar.OrderPending)
 	})
 }
 

@@ -218,7 +218,7 @@ func (s *Orders) settlePayment(ctx context.Context, tx store.Tx, name bursar.Cha
 			return res, err
 		}
 	}
-	if err := tx.OrderUpdate(ctx, o, from); err != nil {
+	if err := saveOrder(ctx, tx, o, from); err != nil {
 		return res, err
 	}
 	if err := tx.JobCancel(ctx, bursar.JobExpire, string(o.ID)); err != nil {
@@ -296,7 +296,7 @@ func (s *Orders) CreateTopup(ctx context.Context, actor bursar.Actor, in TopupIn
 			}
 			return err
 		}
-		if err := tx.OrderInsert(ctx, o); err != nil {
+		if err := insertOrder(ctx, tx, o); err != nil {
 			return err
 		}
 		return tx.JobSchedule(ctx, bursar.JobExpire, string(o.ID), o.ExpiresAt)

@@ -486,6 +486,9 @@ func TestTopup(t *testing.T) {
 		if got := w.wallet(t, "buyer").Cash.Amount; got != 5000-1990 {
 			t.Errorf("cash after buying = %d", got)
 		}
+		if got := eventTypes(t, w.bundle, top.ID); !slices.Equal(got, []bursar.EventType{bursar.EventOrderCompleted}) {
+			t.Errorf("events of the top-up: %v", got)
+		}
 	})
 }
 
@@ -586,6 +589,18 @@ func TestWithdrawals(t *testing.T) {
 		}
 		if got := w.wallet(t, "seller").Cash.Amount; got != 50_000 {
 			t.Errorf("cash was touched by withdrawals: %d", got)
+		}
+		for _, c := range []struct {
+			id   bursar.OrderID
+			want []bursar.EventType
+		}{
+			{ok.ID, []bursar.EventType{bursar.EventWithdrawalProcessing, bursar.EventWithdrawalSucceeded}},
+			{bad.ID, []bursar.EventType{bursar.EventWithdrawalProcessing, bursar.EventWithdrawalFailed}},
+			{big.ID, []bursar.EventType{bursar.EventWithdrawalRequested, bursar.EventWithdrawalFailed}},
+		} {
+			if got := eventTypes(t, w.bundle, c.id); !slices.Equal(got, c.want) {
+				t.Errorf("events of withdrawal %s: %v, want %v", c.id, got, c.want)
+			}
 		}
 	})
 }

@@ -62,7 +62,7 @@ func (s *Orders) release(ctx context.Context, tx store.Tx, o *bursar.Order, now 
 	from := o.Status
 	o.Status, o.Fee = bursar.OrderCompleted, fee
 	o.CompletedAt, o.UpdatedAt = now, now
-	return tx.OrderUpdate(ctx, *o, from)
+	return saveOrder(ctx, tx, *o, from)
 }
 
 // Jobs runs the work that is due: escrow releases and the closing of unpaid
@@ -206,7 +206,7 @@ func (j *Jobs) run(ctx context.Context, tx store.Tx, job bursar.Job, now time.Ti
 			return false, cmp.Or(err, tx.JobSchedule(ctx, bursar.JobChannelClose, job.Ref, now))
 		}
 		o.Status, o.UpdatedAt = bursar.OrderClosed, now
-		return false, tx.OrderUpdate(ctx, o, bursar.OrderPending)
+		return false, saveOrder(ctx, tx, o, bursar.OrderPending)
 	}
 	// A kind this version does not know, from a newer process on the same
 	// database: leave it for that one.

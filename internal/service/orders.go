@@ -101,11 +101,11 @@ func (s *Orders) CreatePurchase(ctx context.Context, actor bursar.Actor, in Purc
 		}
 		if o.Amount.Amount == 0 {
 			completeFree(&o, now)
-			return tx.OrderInsert(ctx, o)
+			return insertOrder(ctx, tx, o)
 		}
 		o.Status = bursar.OrderPending
 		o.ExpiresAt = now.Add(s.deps.orderExpiry())
-		if err := tx.OrderInsert(ctx, o); err != nil {
+		if err := insertOrder(ctx, tx, o); err != nil {
 			return err
 		}
 		return tx.JobSchedule(ctx, bursar.JobExpire, string(o.ID), o.ExpiresAt)

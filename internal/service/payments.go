@@ -59,7 +59,7 @@ func (s *Orders) PayWithWallet(ctx context.Context, actor bursar.Actor, id bursa
 		}
 		markPaid(&o, bursar.ChannelWallet, now)
 		o.PaidFromCash, o.PaidFromEarnings = fromCash, fromEarnings
-		if err := tx.OrderUpdate(ctx, o, bursar.OrderPending); err != nil {
+		if err := saveOrder(ctx, tx, o, bursar.OrderPending); err != nil {
 			return err
 		}
 		if err := tx.JobCancel(ctx, bursar.JobExpire, string(o.ID)); err != nil {

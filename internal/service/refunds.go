@@ -62,7 +62,7 @@ func (s *Refunds) Request(ctx context.Context, actor bursar.Actor, id bursar.Ord
 			return err
 		}
 		o.Status, o.UpdatedAt = bursar.OrderRefundRequested, now
-		if err := tx.OrderUpdate(ctx, o, bursar.OrderPaid); err != nil {
+		if err := saveOrder(ctx, tx, o, bursar.OrderPaid); err != nil {
 			return err
 		}
 		return audit(ctx, tx, actor, "refund.request", string(o.ID), fmt.Sprintf("%s yuan: %s", want.Yuan(), reason), now)
@@ -203,10 +203,10 @@ func (s *Refunds) decide(ctx context.Context, actor bursar.Actor, id bursar.Refu
 		}
 		r.DecidedBy, r.DecidedAt = actorName(actor), now
 		o.UpdatedAt = now
-		if err := tx.RefundUpdate(ctx, r, bursar.RefundRequested); err != nil {
+		if err := saveRefund(ctx, tx, r, bursar.RefundRequested, now); err != nil {
 			return err
 		}
-		if err := tx.OrderUpdate(ctx, o, bursar.OrderRefundRequested); err != nil {
+		if err := saveOrder(ctx, tx, o, bursar.OrderRefundRequested); err != nil {
 			return err
 		}
 		return audit(ctx, tx, actor, "refund."+string(r.Status), string(r.ID),
@@ -302,10 +302,10 @@ func settleRefund(ctx context.Context, tx store.Tx, name bursar.Channel, cr chan
 		return res, nil
 	}
 	o.UpdatedAt = now
-	if err := tx.RefundUpdate(ctx, r, bursar.RefundProcessing); err != nil {
+	if err := saveRefund(ctx, tx, r, bursar.RefundProcessing, now); err != nil {
 		return res, err
 	}
-	if err := tx.OrderUpdate(ctx, o, bursar.OrderRefundRequested); err != nil {
+	if err := saveOrder(ctx, tx, o, bursar.OrderRefundRequested); err != nil {
 		return res, err
 	}
 	if err := tx.JobCancel(ctx, bursar.JobRefundSubmit, string(r.ID)); err != nil {

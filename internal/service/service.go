@@ -19,6 +19,7 @@ import (
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
 	"bursar.dev/bursar/internal/store"
+	"bursar.dev/bursar/internal/webhook"
 )
 
 // Deps is what every service needs.
@@ -47,6 +48,9 @@ type Deps struct {
 	PublicURL string
 	// Withdrawals limits what sellers take out.
 	Withdrawals WithdrawalLimits
+	// Webhooks sends the outbox to the platform's endpoints; with none,
+	// events are still recorded, and sent once a process with one runs.
+	Webhooks webhook.Sender
 }
 
 // WithdrawalLimits bound withdrawals. Zero fields take the defaults.

@@ -94,7 +94,7 @@ func (s *Withdrawals) Request(ctx context.Context, actor bursar.Actor, in Withdr
 			return bursar.Errorf(bursar.InsufficientFunds, "Your earnings are %s yuan, less than the %s yuan to withdraw.",
 				earnings.Yuan(), in.Amount.Yuan())
 		}
-		if err := tx.OrderInsert(ctx, o); err != nil {
+		if err := insertOrder(ctx, tx, o); err != nil {
 			return err
 		}
 		if err := post(ctx, tx, "withdraw:"+string(o.ID), "withdrawal", o.ID, now,
@@ -203,7 +203,7 @@ func (s *Withdrawals) decide(ctx context.Context, actor bursar.Actor, id bursar.
 			return err
 		}
 		o.UpdatedAt = now
-		if err := tx.OrderUpdate(ctx, o, bursar.OrderRequested); err != nil {
+		if err := saveOrder(ctx, tx, o, bursar.OrderRequested); err != nil {
 			return err
 		}
 		return audit(ctx, tx, actor, "withdrawal."+action, string(o.ID), note, now)
@@ -272,7 +272,7 @@ func settleTransfer(ctx context.Context, tx store.Tx, name bursar.Channel, t cha
 		return res, nil
 	}
 	o.UpdatedAt = now
-	if err := tx.OrderUpdate(ctx, o, bursar.OrderProcessing); err != nil {
+	if err := saveOrder(ctx, tx, o, bursar.OrderProcessing); err != nil {
 		return res, err
 	}
 	res.outcome, res.detail = bursar.NoticeApplied, "withdrawal "+string(o.Status)

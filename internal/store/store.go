@@ -195,6 +195,49 @@ type Tx interface {
 	// since that did not fail, and sums their amounts.
 	WithdrawalTotals(ctx context.Context, user bursar.UserID, since time.Time) (int, bursar.Amount, error)
 
+	// EventInsert appends an event to the outbox with the next sequence
+	// number of its subject (1 for the first) and returns that number.
+	EventInsert(ctx context.Context, e bursar.Event) (int64, error)
+	// EventGet returns an event, or bursar.NotFound.
+	EventGet(ctx context.Context, id bursar.EventID) (bursar.Event, error)
+	// EventList returns events matching f, newest first, at most f.Limit,
+	// and whether there are more.
+	EventList(ctx context.Context, f bursar.EventFilter) ([]bursar.Event, bool, error)
+
+	// EndpointInsert stores a new webhook endpoint.
+	EndpointInsert(ctx context.Context, e bursar.WebhookEndpoint) error
+	// EndpointGet returns a webhook endpoint, or bursar.NotFound.
+	EndpointGet(ctx context.Context, id bursar.EndpointID) (bursar.WebhookEndpoint, error)
+	// EndpointUpdate stores an endpoint's URL, description, events, secret,
+	// disabled flag and UpdatedAt; bursar.NotFound if there is none.
+	EndpointUpdate(ctx context.Context, e bursar.WebhookEndpoint) error
+	// EndpointList returns every endpoint, disabled ones too, oldest first.
+	EndpointList(ctx context.Context) ([]bursar.WebhookEndpoint, error)
+
+	// DeliveryInsert stores a new pending delivery and returns its ID.
+	DeliveryInsert(ctx context.Context, d bursar.Delivery) (bursar.DeliveryID, error)
+	// DeliveryGet returns a delivery, or bursar.NotFound.
+	DeliveryGet(ctx context.Context, id bursar.DeliveryID) (bursar.Delivery, error)
+	// DeliveryList returns deliveries matching f, newest first, at most
+	// f.Limit, and whether there are more.
+	DeliveryList(ctx context.Context, f bursar.DeliveryFilter) ([]bursar.Delivery, bool, error)
+	// DeliveryDueEndpoints returns the endpoints with a pending delivery
+	// due at now.
+	DeliveryDueEndpoints(ctx context.Context, now time.Time) ([]bursar.EndpointID, error)
+	// DeliveryClaim leases up to limit of an endpoint's pending deliveries
+	// due at now, earliest first, by moving their NextAt to until. Only the
+	// first pending delivery of each subject is eligible (by sequence, then
+	// ID), so one subject's events go out one at a time, in order; a leased
+	// one still blocks the next until it is updated.
+	DeliveryClaim(ctx context.Context, endpoint bursar.EndpointID, now, until time.Time, limit int) ([]bursar.Delivery, error)
+	// DeliveryUpdate stores a delivery's status, attempts, NextAt,
+	// DeliveredAt and last answer; bursar.NotFound if there is none.
+	DeliveryUpdate(ctx context.Context, d bursar.Delivery) error
+	// DeliveryAttemptInsert records one try of a delivery.
+	DeliveryAttemptInsert(ctx context.Context, a bursar.DeliveryAttempt) error
+	// DeliveryAttemptList returns a delivery's tries, oldest first.
+	DeliveryAttemptList(ctx context.Context, id bursar.DeliveryID) ([]bursar.DeliveryAttempt, error)
+
 	// ReviewInsert stores a review; bursar.Conflict if the order has one.
 	ReviewInsert(ctx context.Context, r bursar.Review) error
 	// ReviewGet returns an order's review, or bursar.NotFound.
@@ -205,23 +248,6 @@ type Tx interface {
 	ReviewList(ctx context.Context, seller bursar.UserID, after bursar.OrderID, limit int) ([]bursar.Review, bool, error)
 	// ReviewSummary counts a seller's reviews by score.
 	ReviewSummary(ctx context.Context, seller bursar.UserID) (bursar.RatingSummary, error)
-}
-
-// EventFilter selects events. Zero fields select everything.
-type EventFilter struct {
-	Order  bursar.OrderID
-	Type   bursar.EventType
-	Before bursar.EventID // a cursor: only events older than this one
-	Limit  int
-}
-
-// DeliveryFilter selects deliveries. Zero fields select everything.
-type DeliveryFilter struct {
-	Endpoint bursar.EndpointID
-	Event    bursar.EventID
-	Status   bursar.DeliveryStatus
-	Before   bursar.DeliveryID // a cursor: only deliveries older than this one
-	Limit    int
 }
 
 // StatementLine is one posting to an account, with its entry.

@@ -6,6 +6,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
@@ -92,4 +93,30 @@ func RefundOf(r bursar.Refund) Refund {
 	return Refund{ID: r.ID, Object: "refund", OrderID: r.Order, Amount: r.Amount.Amount, Currency: r.Amount.Currency,
 		Reason: r.Reason, Status: r.Status, RequestedBy: r.RequestedBy, DecidedBy: r.DecidedBy, DecisionNote: r.DecisionNote,
 		ToEarnings: r.ToEarnings, ToCash: r.ToCash, CreatedAt: Time(r.CreatedAt), DecidedAt: Time(r.DecidedAt)}
+}
+
+// Event is a state change, as webhooks deliver it and the API lists it.
+// Data.Object is the object it is about, as it was just after the change.
+type Event struct {
+	ID        bursar.EventID   `json:"id"`
+	Object    string           `json:"object"`
+	Type      bursar.EventType `json:"type"`
+	CreatedAt *string          `json:"created_at"`
+	// Events of one subject (an order, a reconciliation run) are numbered
+	// 1, 2, 3… in the order they happened.
+	Subject string         `json:"subject"`
+	Seq     int64          `json:"seq"`
+	OrderID bursar.OrderID `json:"order_id,omitempty"`
+	Data    EventData      `json:"data"`
+}
+
+// EventData holds an event's object.
+type EventData struct {
+	Object json.RawMessage `json:"object"`
+}
+
+// EventOf shows e.
+func EventOf(e bursar.Event) Event {
+	return Event{ID: e.ID, Object: "event", Type: e.Type, CreatedAt: Time(e.At), Subject: e.Subject, Seq: e.Seq,
+		OrderID: e.Order, Data: EventData{Object: json.RawMessage(e.Data)}}
 }

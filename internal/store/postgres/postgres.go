@@ -134,7 +134,10 @@ func (db *DB) tryTx(ctx context.Context, opts pgx.TxOptions, fn func(store.Tx) e
 
 func retriable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	// Besides serialization failures and deadlocks, two writers numbering
+	// one subject's events at once (see EventInsert).
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01" ||
+		pe.Code == "23505" && pe.ConstraintName == "events_subject_seq_unique")
 }
 
 var errTooLarge = &bursar.Error{Code: bursar.Invalid, Message: "The amount would make a balance too large."}
