@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			ledgerCommand(getenv),
 			keysCommand(getenv),
 			sandboxCommand(getenv),
+			reconCommand(getenv),
 		},
 		// Errors are returned, not turned into os.Exit inside the library,
 		// so run stays testable and main alone decides the exit code.

@@ -27,6 +27,7 @@ type Deps struct {
 	Entitlements  *service.Entitlements
 	Withdrawals   *service.Withdrawals
 	Notifications *service.Notifications
+	Recon         *service.Recon
 }
 
 // Server serves the API.
@@ -87,6 +88,12 @@ func New(d Deps) *Server {
 	s.handle("GET /v1/users/{id}/reviews", s.private(s.handleReviewList))
 	s.handle("GET /v1/users/{id}/rating", s.private(s.handleRatingGet))
 	s.handle("GET /v1/entitlements", s.private(s.handleEntitlementGet))
+
+	s.handle("GET /v1/reconciliations", s.private(s.handleReconList))
+	s.handle("POST /v1/reconciliations", s.private(s.handleReconCreate))
+	s.handle("GET /v1/reconciliations/{id}", s.private(s.handleReconGet))
+	s.handle("GET /v1/reconciliation_exceptions", s.private(s.handleReconExceptionList))
+	s.handle("POST /v1/reconciliation_exceptions/{id}/resolve", s.private(s.handleReconExceptionResolve))
 
 	s.handle("GET /openapi.json", s.handleOpenAPI)
 	s.handle("GET /docs", s.handleDocs)

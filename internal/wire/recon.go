@@ -139,3 +139,13 @@ func ReconExceptionOf(e bursar.ReconException) ReconException {
 	}
 	return out
 }
+
+// ParseDate reads a reconciliation date, yyyy-MM-dd, as midnight Beijing
+// time.
+func ParseDate(param, s string) (time.Time, error) {
+	d, err := time.ParseInLocation(time.DateOnly, s, beijing)
+	if err != nil {
+		return time.Time{}, bursar.InvalidParam(param, "A date is a day as yyyy-MM-dd, Beijing time, such as 2026-11-21.")
+	}
+	return d, nil
+}
