@@ -84,7 +84,7 @@ func openRecon(ctx context.Context, cmd *cli.Command, withChannels bool) (*servi
 		return nil, nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the migration's error is the one to report
 		return nil, nil, fmt.Errorf("migrate: %w", err)
 	}
 	d := service.Deps{DB: db, Now: time.Now}
@@ -94,7 +94,7 @@ func openRecon(ctx context.Context, cmd *cli.Command, withChannels bool) (*servi
 			d.Channels, err = openChannels(configs)
 		}
 		if err != nil {
-			db.Close()
+			_ = db.Close() // the channels' error is the one to report
 			return nil, nil, err
 		}
 	}
@@ -289,7 +289,7 @@ func reconResolveCommand(getenv func(string) string) *cli.Command {
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			id := cmd.Args().First()
 			if id == "" || cmd.Args().Len() > 1 {
-				return usageError{errors.New("name one exception: bursar recon resolve EXCEPTION_ID --action ... --note ...")}
+				return usageError{errors.New("name one exception: bursar recon resolve EXCEPTION_ID --action ACTION --note NOTE")}
 			}
 			action := bursar.ReconAction(cmd.String("action"))
 			recon, db, err := openRecon(ctx, cmd, action == bursar.ReconSync)

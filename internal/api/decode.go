@@ -67,7 +67,7 @@ func jsonKind(goKind string) string {
 }
 
 // queryInt reads an optional integer query parameter.
-func queryInt(r *http.Request, name string, def int) (int, error) {
+func queryInt(r *http.Request, name string, def int) (int, error) { //nolint:unparam // every list pages by "limit" so far; the name is what the error names
 	v := r.URL.Query().Get(name)
 	if v == "" {
 		return def, nil

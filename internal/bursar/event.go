@@ -104,7 +104,7 @@ func ValidateEventTypes(ts []EventType) error {
 			for i, k := range EventTypes {
 				names[i] = string(k)
 			}
-			return InvalidParam("events", "Unknown event type "+quote(string(t))+`; use "*" or some of: `+strings.Join(names, ", ")+".")
+			return InvalidParam("events", "Unknown event type %s; use \"*\" or some of: %s.", quote(string(t)), strings.Join(names, ", "))
 		}
 	}
 	return nil
