@@ -93,7 +93,10 @@ func (s *Recon) run(ctx context.Context, by string, name bursar.Channel, day tim
 	}
 	bill, err := ch.ParseBill(day, data)
 	if err != nil {
-		return s.fail(ctx, run, err)
+		// The file is the channel's, not the caller's: a bill that does not
+		// parse is the channel failing, whatever code the parser gave it.
+		return s.fail(ctx, run, fmt.Errorf("%w: %w", bursar.Errorf(bursar.ChannelFailed, "%s's bill for %s does not parse: %s",
+			name, wire.Date(day), bursar.ErrorMessage(err)), err))
 	}
 	m := &matching{recon: s, ch: ch, run: &run, start: day, end: day.AddDate(0, 0, 1)}
 	if err := m.match(ctx, bill, progress); err != nil {
