@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			keysCommand(getenv),
 			sandboxCommand(getenv),
 			webhooksCommand(getenv),
+			reconCommand(getenv),
 		},
 		// Errors are returned, not turned into os.Exit inside the library,
 		// so run stays testable and main alone decides the exit code.

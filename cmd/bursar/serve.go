@@ -145,7 +145,10 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	}
 	d.Channels, d.PublicURL = chans, publicURL
 	d.Webhooks = httpsender.New(cmd.Duration("webhook-timeout"))
-	jobs, webhooks := service.NewJobs(d), service.NewWebhooks(d)
+	jobs, webhooks, recon := service.NewJobs(d), service.NewWebhooks(d), service.NewRecon(d)
+	if err := recon.Schedule(ctx); err != nil { // each channel's daily reconciliation
+		return fmt.Errorf("schedule reconciliation: %w", err)
+	}
 
 	// 5. Build the HTTP server.
 	auth, users, items, orders := service.NewAuth(d), service.NewUsers(d), service.NewItems(d), service.NewOrders(d)
@@ -153,7 +156,8 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	entitlements, withdrawals := service.NewEntitlements(d), service.NewWithdrawals(d)
 	mux.Handle("/", api.New(api.Deps{Log: log, Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Idempotency: service.NewIdempotency(d), Refunds: refunds, Reviews: reviews,
-		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d), Webhooks: webhooks}))
+		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d),
+		Webhooks: webhooks, Recon: recon}))
 	// The two existing APIs, verbatim, over the same core.
 	mux.Handle(seed1.Prefix, seed1.New(seed1.Deps{Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Refunds: refunds, Reviews: reviews, Entitlements: entitlements, Withdrawals: withdrawals,

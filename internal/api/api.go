@@ -28,6 +28,7 @@ type Deps struct {
 	Withdrawals   *service.Withdrawals
 	Notifications *service.Notifications
 	Webhooks      *service.Webhooks
+	Recon         *service.Recon
 }
 
 // Server serves the API.
@@ -99,6 +100,11 @@ func New(d Deps) *Server {
 	s.handle("POST /v1/events/{id}/resend", s.private(s.handleEventResend))
 	s.handle("GET /v1/webhook_deliveries", s.private(s.handleDeliveryList))
 	s.handle("GET /v1/webhook_deliveries/{id}", s.private(s.handleDeliveryGet))
+	s.handle("GET /v1/reconciliations", s.private(s.handleReconList))
+	s.handle("POST /v1/reconciliations", s.private(s.handleReconCreate))
+	s.handle("GET /v1/reconciliations/{id}", s.private(s.handleReconGet))
+	s.handle("GET /v1/reconciliation_exceptions", s.private(s.handleReconExceptionList))
+	s.handle("POST /v1/reconciliation_exceptions/{id}/resolve", s.private(s.handleReconExceptionResolve))
 
 	s.handle("GET /openapi.json", s.handleOpenAPI)
 	s.handle("GET /docs", s.handleDocs)

@@ -45,7 +45,8 @@ func newClient(t *testing.T, db store.DB) *client {
 	srv := api.New(api.Deps{Log: d.Log, Auth: auth, Users: service.NewUsers(d), Items: service.NewItems(d),
 		Orders: service.NewOrders(d), Wallets: service.NewWallets(d), Idempotency: service.NewIdempotency(d),
 		Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d), Entitlements: service.NewEntitlements(d),
-		Withdrawals: service.NewWithdrawals(d), Notifications: service.NewNotifications(d), Webhooks: service.NewWebhooks(d)})
+		Withdrawals: service.NewWithdrawals(d), Notifications: service.NewNotifications(d), Webhooks: service.NewWebhooks(d),
+		Recon: service.NewRecon(d)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() { dbtest.Verify(t, db) })

@@ -80,6 +80,13 @@ func TestAnotherUsersObjects(t *testing.T) {
 			"POST /v1/events/{id}/resend":                   {},
 			"GET /v1/webhook_deliveries":                    {},
 			"GET /v1/webhook_deliveries/{id}":               {},
+
+			// Reconciliation is the platform's alone.
+			"GET /v1/reconciliations":                         {"GET", "/v1/reconciliations", ""},
+			"POST /v1/reconciliations":                        {"POST", "/v1/reconciliations", `{"channel":"alipay","date":"2026-11-21"}`},
+			"GET /v1/reconciliations/{id}":                    {"GET", "/v1/reconciliations/rcn_x", ""},
+			"GET /v1/reconciliation_exceptions":               {"GET", "/v1/reconciliation_exceptions?status=open", ""},
+			"POST /v1/reconciliation_exceptions/{id}/resolve": {"POST", "/v1/reconciliation_exceptions/rex_x/resolve", `{"action":"accept","note":"x"}`},
 		}
 		for _, route := range c.server.Routes() {
 			if _, ok := walk[route]; !ok {

@@ -17,6 +17,7 @@ const (
 	JobRefundSubmit  JobKind = "refund_submit"  // send an approved refund to the channel, or query it
 	JobReturnPayment JobKind = "return_payment" // refund a duplicate channel payment to its payer
 	JobTransfer      JobKind = "transfer"       // pay a withdrawal out through the channel, or query it
+	JobRecon         JobKind = "recon"          // reconcile a channel's bill of yesterday; the ref is the channel
 )
 
 // Job is durable work due at a time. At most one job of a kind exists per

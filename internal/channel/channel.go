@@ -57,6 +57,11 @@ type Channel interface {
 	// as the channel serves it, uncompressed: Alipay's GBK CSV detail file,
 	// WeChat Pay's UTF-8 CSV. A day with no bill gives bursar.NotFound.
 	Bill(ctx context.Context, day time.Time) ([]byte, error)
+	// ParseBill reads a file Bill returned for day, in the channel's own
+	// format, and checks the totals it states against its lines. A
+	// malformed file is an error with code bursar.Invalid that names the
+	// line it broke on; nothing is returned with it.
+	ParseBill(day time.Time, data []byte) (Bill, error)
 	// ParseNotification verifies a notification the channel sent (its
 	// signature, and that it is for this merchant) and decodes it. Any
 	// failure is an error with code bursar.Invalid and nothing is decoded;

@@ -19,7 +19,7 @@ const jobLease = 2 * time.Minute
 
 func isRemote(k bursar.JobKind) bool {
 	switch k {
-	case bursar.JobPaymentCheck, bursar.JobChannelClose, bursar.JobRefundSubmit, bursar.JobReturnPayment, bursar.JobTransfer:
+	case bursar.JobPaymentCheck, bursar.JobChannelClose, bursar.JobRefundSubmit, bursar.JobReturnPayment, bursar.JobTransfer, bursar.JobRecon:
 		return true
 	}
 	return false
@@ -62,6 +62,8 @@ func (j *Jobs) runRemote(ctx context.Context, job bursar.Job) error {
 		next, err = j.returnPayment(ctx, bursar.OrderID(id), bursar.Channel(name))
 	case bursar.JobTransfer:
 		next, err = j.transfer(ctx, bursar.OrderID(job.Ref))
+	case bursar.JobRecon:
+		next, err = j.reconcile(ctx, bursar.Channel(job.Ref))
 	}
 	if err != nil {
 		return err

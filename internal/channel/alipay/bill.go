@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/channel"
 )
 
 // maxBill bounds a downloaded bill, zipped and unzipped.
@@ -100,4 +101,10 @@ func detailFile(zipped []byte) ([]byte, error) {
 		return b, nil
 	}
 	return nil, bursar.Errorf(bursar.ChannelFailed, "Alipay's bill ZIP has no 业务明细.csv.")
+}
+
+// ParseBill implements channel.Channel with the package's ParseBill, so the
+// service reads a bill without knowing the channel's format.
+func (c *Channel) ParseBill(day time.Time, data []byte) (channel.Bill, error) {
+	return ParseBill(day, data)
 }

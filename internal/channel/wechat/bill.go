@@ -16,6 +16,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/consts"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/channel"
 )
 
 // maxBill bounds a bill download; a day of a large merchant is tens of MB.
@@ -72,4 +73,10 @@ func (c *Channel) Bill(ctx context.Context, day time.Time) ([]byte, error) {
 		return nil, bursar.Errorf(bursar.Unavailable, "The bill download's SHA1 %s is not WeChat Pay's %s; try again.", got, meta.HashValue)
 	}
 	return data, nil
+}
+
+// ParseBill implements channel.Channel with the package's ParseBill, so the
+// service reads a bill without knowing the channel's format.
+func (c *Channel) ParseBill(day time.Time, data []byte) (channel.Bill, error) {
+	return ParseBill(day, data)
 }
