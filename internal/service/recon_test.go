@@ -397,6 +397,25 @@ func TestReconPlantedDifferences(t *testing.T) {
 		if _, _, err := w.recon.List(ctx, w.buyer, bursar.ReconRunFilter{}); bursar.ErrorCode(err) != bursar.Forbidden {
 			t.Errorf("a user listing runs: %v", err)
 		}
+		// Each open exception raised one reconciliation.mismatch event,
+		// numbered within its run; carried-over resolutions raised none.
+		evs, _, err := service.NewWebhooks(w.deps).Events(ctx, w.platform,
+			bursar.EventFilter{Type: bursar.EventReconciliationMismatch, Limit: 100})
+		must(t, err)
+		perRun := map[string][]int64{}
+		for _, e := range slices.Backward(evs) {
+			perRun[e.Subject] = append(perRun[e.Subject], e.Seq)
+		}
+		for run, seqs := range map[bursar.ReconRunID][]int64{
+			runs[bursar.ChannelAlipay].ID: {1, 2, 3, 4}, runs[bursar.ChannelWeChat].ID: {1, 2, 3, 4}, run2.ID: {1, 2},
+		} {
+			if got := perRun[string(run)]; !slices.Equal(got, seqs) {
+				t.Errorf("mismatch events of run %s: seq %v, want %v", run, got, seqs)
+			}
+		}
+		if len(evs) != 10 {
+			t.Errorf("%d mismatch events, want 10", len(evs))
+		}
 		w.ledger(t, a1, a2, a3, c1, c2).same(t, before)
 	})
 }
