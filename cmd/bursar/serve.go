@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"bursar.dev/bursar/internal/admin"
 	"bursar.dev/bursar/internal/api"
 	"bursar.dev/bursar/internal/compat/seed1"
 	"bursar.dev/bursar/internal/compat/seed2"
@@ -163,6 +164,11 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		Wallets: wallets, Refunds: refunds, Reviews: reviews, Entitlements: entitlements, Withdrawals: withdrawals,
 		Log: log, Now: d.Now}))
 	mux.Handle(seed2.Prefix, seed2.New(seed2.Deps{Auth: auth, Items: items, Orders: orders, Log: log}))
+	// The console, for people: sign in with an admin from `bursar admins create`.
+	mux.Handle(admin.Prefix, admin.New(admin.Deps{Log: log, Admins: service.NewAdmins(d), Console: service.NewConsole(d),
+		Users: users, Orders: orders, Refunds: refunds, Withdrawals: withdrawals, Wallets: wallets, Recon: recon,
+		Webhooks: webhooks}))
+	mux.Handle("GET /admin", http.RedirectHandler(admin.Prefix, http.StatusMovedPermanently))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -39,6 +39,9 @@ type Actor struct {
 	Credential CredentialID
 	Kind       CredentialKind
 	User       UserID // set for user tokens
+	// Admin names the person at the console acting as the platform; the
+	// audit log records them by name.
+	Admin string
 }
 
 // MaySee reports whether the actor may act on objects owned by any of users.

@@ -151,6 +151,8 @@ func platformOnly(a bursar.Actor) error {
 // "platform:key_…", or "system" for the service's own jobs.
 func actorName(a bursar.Actor) string {
 	switch {
+	case a.Admin != "":
+		return "admin:" + a.Admin
 	case a.Credential == "":
 		return "system"
 	case a.Kind == bursar.CredentialUser:

@@ -238,6 +238,38 @@ type Tx interface {
 	// DeliveryAttemptList returns a delivery's tries, oldest first.
 	DeliveryAttemptList(ctx context.Context, id bursar.DeliveryID) ([]bursar.DeliveryAttempt, error)
 
+	// AdminInsert stores a new admin; bursar.Conflict if the name is taken.
+	AdminInsert(ctx context.Context, a bursar.Admin) error
+	// AdminGet returns an admin, or bursar.NotFound.
+	AdminGet(ctx context.Context, name string) (bursar.Admin, error)
+	// AdminGetForUpdate is AdminGet that locks the row until the
+	// transaction ends, so parallel sign-ins are counted one after another.
+	AdminGetForUpdate(ctx context.Context, name string) (bursar.Admin, error)
+	// AdminUpdate stores an admin's role, password hash, failed sign-ins,
+	// lock and DisabledAt; bursar.NotFound if there is none.
+	AdminUpdate(ctx context.Context, a bursar.Admin) error
+	// AdminList returns every admin by name.
+	AdminList(ctx context.Context) ([]bursar.Admin, error)
+	// AdminSessionInsert stores a session and removes those expired at its
+	// creation.
+	AdminSessionInsert(ctx context.Context, s bursar.AdminSession) error
+	// AdminSessionGet returns the session with a cookie hash, or
+	// bursar.NotFound. It does not check expiry.
+	AdminSessionGet(ctx context.Context, hash string) (bursar.AdminSession, error)
+	// AdminSessionDelete removes a session, if there is one.
+	AdminSessionDelete(ctx context.Context, hash string) error
+
+	// AuditList returns audit entries matching f, newest first, at most
+	// f.Limit, and whether there are more.
+	AuditList(ctx context.Context, f bursar.AuditFilter) ([]bursar.AuditEntry, bool, error)
+	// RefundQueue returns up to limit refunds waiting for a decision or for
+	// their channel, oldest first.
+	RefundQueue(ctx context.Context, limit int) ([]bursar.Refund, error)
+	// Dashboard sums up the money: what was paid since since, purchases by
+	// status, escrow, the refund and withdrawal queues, and payments per
+	// hour from hourlyFrom on.
+	Dashboard(ctx context.Context, since, hourlyFrom time.Time) (bursar.Dashboard, error)
+
 	// ReviewInsert stores a review; bursar.Conflict if the order has one.
 	ReviewInsert(ctx context.Context, r bursar.Review) error
 	// ReviewGet returns an order's review, or bursar.NotFound.
