@@ -1,6 +1,7 @@
 package bursar
 
 import (
+	"fmt"
 	"time"
 	"unicode/utf8"
 )
@@ -153,9 +154,10 @@ type ReconException struct {
 }
 
 // Key identifies the disagreement across runs of a channel and day: the
-// kind and the numbers it is about.
+// kind, the numbers it is about and both sides' amounts, so a resolution
+// carries over only to the same difference, not to one that has changed.
 func (e ReconException) Key() string {
-	return string(e.Kind) + "|" + e.OrderNo + "|" + e.RefundNo
+	return fmt.Sprintf("%s|%s|%s|%d|%d", e.Kind, e.OrderNo, e.RefundNo, e.BillAmount, e.OurAmount)
 }
 
 // ReconRunFilter selects runs. Zero fields do not filter.

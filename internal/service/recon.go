@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/channel"
 	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/wire"
 )
@@ -36,6 +37,10 @@ const edgeWindow = time.Hour
 
 // progressEvery is how many bill lines pass between progress reports.
 const progressEvery = 500
+
+// billPublishedBy is how long after a day ends (Beijing time) the channels
+// have surely published its bill: both publish by 10:00.
+const billPublishedBy = 12 * time.Hour
 
 // Run reconciles a channel's bill for a day (Beijing time; any time of the
 // day names it). It answers bursar.NotFound, storing nothing, when the
@@ -79,9 +84,16 @@ func (s *Recon) run(ctx context.Context, by string, name bursar.Channel, day tim
 	// The bill comes first: a day whose bill is not published yet leaves
 	// no run behind, so the daily job asking every hour fills no list.
 	data, downloadErr := ch.Bill(ctx, day)
+	noTrades := false
 	if bursar.ErrorCode(downloadErr) == bursar.NotFound {
-		return bursar.ReconRun{}, nil, fmt.Errorf("%w: %w", bursar.Errorf(bursar.NotFound,
-			"%s has no bill for %s yet; channels publish a day's bill the next morning.", name, wire.Date(day)), downloadErr)
+		if s.deps.now().Before(day.AddDate(0, 0, 1).Add(billPublishedBy)) {
+			return bursar.ReconRun{}, nil, fmt.Errorf("%w: %w", bursar.Errorf(bursar.NotFound,
+				"%s has no bill for %s yet; channels publish a day's bill the next morning.", name, wire.Date(day)), downloadErr)
+		}
+		// Past the publishing time, no bill means no trades: the channels
+		// answer a day without any the same way as one not yet published.
+		// Whatever Bursar booked that day is then missing at the channel.
+		noTrades, downloadErr = true, nil
 	}
 	run := bursar.ReconRun{ID: bursar.ReconRunID(newID("rcn_")), Channel: name, Day: day, Status: bursar.ReconRunning,
 		StartedBy: by, StartedAt: s.deps.now()}
@@ -91,7 +103,10 @@ func (s *Recon) run(ctx context.Context, by string, name bursar.Channel, day tim
 	if downloadErr != nil {
 		return s.fail(ctx, run, downloadErr)
 	}
-	bill, err := ch.ParseBill(day, data)
+	bill := channel.Bill{Day: day}
+	if !noTrades {
+		bill, err = ch.ParseBill(day, data)
+	}
 	if err != nil {
 		// The file is the channel's, not the caller's: a bill that does not
 		// parse is the channel failing, whatever code the parser gave it.
@@ -109,8 +124,10 @@ func (s *Recon) run(ctx context.Context, by string, name bursar.Channel, day tim
 	return run, excs, nil
 }
 
-// fail records why a run failed and returns it with the error.
+// fail records why a run failed and returns it with the error, even when
+// ctx has ended (a shutdown), so no run is left running for ever.
 func (s *Recon) fail(ctx context.Context, run bursar.ReconRun, cause error) (bursar.ReconRun, []bursar.ReconException, error) {
+	ctx = context.WithoutCancel(ctx)
 	run.Status, run.FinishedAt, run.Error = bursar.ReconFailed, s.deps.now(), cause.Error()
 	if err := s.deps.DB.InTx(ctx, func(tx store.Tx) error { return tx.ReconRunUpdate(ctx, run) }); err != nil {
 		return run, nil, fmt.Errorf("%w (and the run was not marked failed: %w)", cause, err)
@@ -326,7 +343,8 @@ func (s *Recon) sync(ctx context.Context, e bursar.ReconException) (string, erro
 	if e.RefundNo != "" {
 		cr, err := ch.QueryRefund(ctx, e.OrderNo, e.RefundNo)
 		if bursar.ErrorCode(err) == bursar.NotFound {
-			return fmt.Sprintf("%s has no refund %s", e.Channel, e.RefundNo), nil
+			return "", bursar.Errorf(bursar.WrongState, "%s has no refund %s, so syncing changes nothing; "+
+				"resolve with accept or adjusted once the difference is explained.", e.Channel, e.RefundNo)
 		}
 		if err != nil {
 			return "", err
@@ -342,7 +360,8 @@ func (s *Recon) sync(ctx context.Context, e bursar.ReconException) (string, erro
 	} else {
 		t, err := ch.Query(ctx, e.OrderNo)
 		if bursar.ErrorCode(err) == bursar.NotFound {
-			return fmt.Sprintf("%s has no payment for %s", e.Channel, e.OrderNo), nil
+			return "", bursar.Errorf(bursar.WrongState, "%s has no payment for %s, so syncing changes nothing; "+
+				"resolve with accept or adjusted once the difference is explained.", e.Channel, e.OrderNo)
 		}
 		if err != nil {
 			return "", err
@@ -412,10 +431,12 @@ func (s *Recon) doneRun(ctx context.Context, name bursar.Channel, day time.Time)
 // reconcile is the daily job of a channel: it reconciles yesterday's bill
 // (Beijing time) unless that was done, then waits for the next day. A bill
 // not published yet is asked for again in an hour; a failure is retried
-// with the jobs' backoff. A channel no longer configured ends its job.
+// with the jobs' backoff. A process without the channel leaves the job for
+// one that has it: several processes share the job, and their
+// configurations may differ while one is being rolled out.
 func (j *Jobs) reconcile(ctx context.Context, name bursar.Channel) (time.Time, error) {
 	if _, ok := j.deps.Channels[name]; !ok {
-		return time.Time{}, nil
+		return j.deps.now().Add(time.Hour), nil
 	}
 	r := &Recon{deps: j.deps, jobs: j}
 	now := j.deps.now()

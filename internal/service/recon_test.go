@@ -532,3 +532,55 @@ func TestReconJob(t *testing.T) {
 		}
 	})
 }
+
+// TestReconDayWithoutTrades: a channel publishes no bill for a day on which
+// it had no trades. Once the bill is surely out, that is an empty bill, so
+// a payment Bursar booked that day and the channel does not have is
+// reported; before, the day is simply not ready.
+func TestReconDayWithoutTrades(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := withReconChannels(t, db)
+		y, m, d := time.Now().In(beijing).AddDate(0, 0, -2).Date()
+		day := time.Date(y, m, d, 0, 0, 0, 0, beijing)
+		w.alipayClock.SetTo(day.Add(12 * time.Hour)) // Alipay takes requests stamped up to 72 h off
+		o := w.paidThrough(t, w.course(t, 8888), channel.AlipayQR)
+		w.alipayClock.SetTo(time.Now())
+		w.plant(t, bursar.ChannelAlipay, day, url.Values{"kind": {"drop"}, "out_trade_no": {o.No}})
+
+		// Not ready while the bill may still come.
+		w.clock.now = day.Add(30 * time.Hour).UTC()
+		if _, _, err := w.recon.Run(context.Background(), w.platform, bursar.ChannelAlipay, day, nil); bursar.ErrorCode(err) != bursar.NotFound {
+			t.Errorf("a day whose bill may not be out yet: %v, want not_found", err)
+		}
+		w.clock.now = time.Now().UTC()
+		run, excs := w.reconcile(t, bursar.ChannelAlipay, day)
+		if got := foundOf(excs); !slices.Equal(got, []found{{bursar.ReconMissingTheirs, o.No, ""}}) || run.Lines != 0 {
+			t.Errorf("a day with no bill: %d lines, found %v; want the payment missing at the channel", run.Lines, got)
+		}
+	})
+}
+
+// TestReconRefundBookedLate: Alipay refunds at 23:59:30; Bursar books it at
+// 01:30 the next day (a lost notification, an outage). The refund is on
+// the first day's bill, so neither day reports it.
+func TestReconRefundBookedLate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := withReconChannels(t, db)
+		y, m, d := time.Now().In(beijing).AddDate(0, 0, -2).Date()
+		day := time.Date(y, m, d, 0, 0, 0, 0, beijing)
+		next := day.AddDate(0, 0, 1)
+		w.alipayClock.SetTo(next.Add(-30 * time.Second))
+		w.clock.now = next.Add(90 * time.Minute).UTC()
+		o := w.paidThrough(t, w.course(t, 8888), channel.AlipayQR)
+		w.refunded(t, o, 888)
+		w.alipayClock.SetTo(time.Now())
+		w.clock.now = time.Now().UTC()
+		if _, excs := w.reconcile(t, bursar.ChannelAlipay, day); len(excs) != 0 {
+			t.Errorf("the refund's own day: %v", foundOf(excs))
+		}
+		w.plant(t, bursar.ChannelAlipay, next, url.Values{"kind": {"extra_payment"}, "out_trade_no": {"OTHER"}, "amount": {"1"}})
+		if _, excs := w.reconcile(t, bursar.ChannelAlipay, next); !slices.Equal(foundOf(excs), []found{{bursar.ReconMissingOurs, "OTHER", ""}}) {
+			t.Errorf("the day Bursar booked the refund: %v, want only the planted payment", foundOf(excs))
+		}
+	})
+}

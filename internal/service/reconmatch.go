@@ -32,7 +32,12 @@ type matching struct {
 	used     map[string]bool              // records a line matched, by recordKey
 
 	exceptions []bursar.ReconException
+	lookups    int // questions asked of the channel about unmatched records
 }
+
+// maxLookups bounds the channel queries of one run: a bill that is wholly
+// wrong must not turn into thousands of calls.
+const maxLookups = 200
 
 // booked reports whether a payment's status means Bursar booked its money
 // as received at the channel.
@@ -286,9 +291,16 @@ func (m *matching) missingTheirs(ctx context.Context) error {
 // on the neighbouring day's bill: the channel, asked, dates it outside the
 // day. A record far from midnight is never looked up.
 func (m *matching) elsewhere(ctx context.Context, kind channel.BillLineKind, rec store.ReconRecord) (bool, error) {
-	if rec.At.Sub(m.start) >= edgeWindow && m.end.Sub(rec.At) > edgeWindow {
+	// A payment is placed by the channel's own time, so only one near
+	// midnight can be on the other day's bill. A refund is placed by when
+	// Bursar booked it, which may be hours after the channel refunded (a
+	// lost notification, an outage), so each unmatched one is asked about,
+	// up to maxLookups a run.
+	nearEdge := rec.At.Sub(m.start) < edgeWindow || m.end.Sub(rec.At) <= edgeWindow
+	if kind == channel.BillPayment && !nearEdge || m.lookups >= maxLookups {
 		return false, nil
 	}
+	m.lookups++
 	var at time.Time
 	if kind == channel.BillRefund {
 		r, err := m.ch.QueryRefund(ctx, rec.OrderNo, rec.RefundNo)

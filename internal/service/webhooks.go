@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -325,16 +326,21 @@ func (w *Webhooks) DispatchDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	started := 0
+	var errs []error
 	for _, id := range due {
 		n := w.reserve(id)
 		if n == 0 {
 			continue
 		}
 		ep, batch, err := w.claim(ctx, id, n)
-		w.release(id, n-len(batch))
 		if err != nil {
-			return started, err
+			// Nothing of the claim was committed, whatever it read: free
+			// every worker, and go on with the other endpoints.
+			w.release(id, n)
+			errs = append(errs, err)
+			continue
 		}
+		w.release(id, n-len(batch))
 		for _, b := range batch {
 			w.inFlight.Go(func() {
 				defer w.release(id, 1)
@@ -343,7 +349,7 @@ func (w *Webhooks) DispatchDue(ctx context.Context) (int, error) {
 		}
 		started += len(batch)
 	}
-	return started, nil
+	return started, errors.Join(errs...)
 }
 
 // reserve takes up to perEndpoint workers for an endpoint, as many as are
@@ -453,15 +459,19 @@ func (w *Webhooks) record(ctx context.Context, d bursar.Delivery, resp webhook.R
 		if err != nil {
 			return err
 		}
-		if cur.Status != bursar.DeliveryPending {
-			return nil
-		}
 		a := bursar.DeliveryAttempt{Delivery: d.ID, At: now, Status: resp.Status, Body: answerText(resp.Body), Duration: took}
 		switch {
 		case sendErr != nil:
 			a.Error = sendErr.Error()
 		case resp.Status < 200 || resp.Status > 299:
 			a.Error = fmt.Sprintf("the endpoint answered HTTP %d", resp.Status)
+		}
+		// The lease is this claim's only while the delivery still has the
+		// NextAt the claim gave it: after a pause past the lease, another
+		// worker may have claimed it again, and its outcome is the one to
+		// keep. The attempt is still recorded.
+		if cur.Status != bursar.DeliveryPending || !cur.NextAt.Equal(d.NextAt) {
+			return tx.DeliveryAttemptInsert(ctx, a)
 		}
 		cur.Attempts++
 		cur.LastStatus, cur.LastError, cur.LastBody = a.Status, a.Error, a.Body
