@@ -224,4 +224,3 @@ func (s demoSummary) print(out io.Writer) {
 	fmt.Fprintf(out, "webhook endpoint %s\n", s.WebhookEndpoint)
 	fmt.Fprintln(out, "next: bursar serve (same --data-dir/--db), then bursar orders list, bursar ledger verify")
 }
-

@@ -188,4 +188,3 @@ func joinStrings[T ~string](vs []T) string {
 	}
 	return strings.Join(s, ", ")
 }
-

@@ -116,14 +116,12 @@ func walletOf(w service.Wallet) wallet {
 
 type userRow wire.User
 
-
 func (u userRow) table(cols func(...string)) {
 	cols("ID", "NAME", "AVATAR", "CREATED")
 	cols(string(u.ID), u.DisplayName, u.AvatarURL, deref(u.CreatedAt))
 }
 
 type userList list[wire.User]
-
 
 func (l userList) table(cols func(...string)) {
 	cols("ID", "NAME", "CREATED")
