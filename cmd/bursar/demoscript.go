@@ -532,7 +532,7 @@ func (r *demoRun) control(path string, form url.Values) error {
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("sandbox %s: %d %s", path, resp.StatusCode, body)
