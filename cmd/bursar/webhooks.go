@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -167,37 +166,20 @@ func eventList(s string) []bursar.EventType {
 	return out
 }
 
-// webhookAction opens the database, runs fn on the webhook use cases and
-// prints its result: as JSON with --json, else as a table.
+// webhookAction runs fn on the webhook use cases, as dbAction does.
 func webhookAction(fn func(ctx context.Context, cmd *cli.Command, hooks *service.Webhooks) (any, error)) cli.ActionFunc {
-	return func(ctx context.Context, cmd *cli.Command) error {
-		db, err := dbConfigFrom(cmd).open(ctx)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		v, err := fn(ctx, cmd, service.NewWebhooks(service.Deps{DB: db, Now: time.Now}))
-		if err != nil {
-			return err
-		}
-		out := cmd.Root().Writer
-		if cmd.Bool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
-		}
-		return printTable(out, v)
-	}
+	return dbAction(func(ctx context.Context, cmd *cli.Command, d service.Deps) (any, error) {
+		return fn(ctx, cmd, service.NewWebhooks(d))
+	})
 }
 
-// printTable prints what the webhook commands return, a row per object.
+// printTable prints what the operator's commands return, a row per object.
 func printTable(out io.Writer, v any) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	cols := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
 	switch v := v.(type) {
+	case tabler:
+		v.table(cols)
 	case wire.Endpoint:
 		cols("ID", "URL", "EVENTS", "DISABLED", "SECRET")
 		cols(string(v.ID), v.URL, joinTypes(v.Events), strconv.FormatBool(v.Disabled), cmp.Or(v.Secret, "(hidden)"))

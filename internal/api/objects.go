@@ -15,19 +15,9 @@ import (
 // timestamp formats t, or nil for the zero time.
 func timestamp(t time.Time) *string { return wire.Time(t) }
 
-type userObject struct {
-	ID          bursar.UserID `json:"id"`
-	Object      string        `json:"object"`
-	DisplayName string        `json:"display_name"`
-	AvatarURL   string        `json:"avatar_url"`
-	CreatedAt   *string       `json:"created_at"`
-	UpdatedAt   *string       `json:"updated_at"`
-}
+type userObject = wire.User
 
-func userJSON(u bursar.User) userObject {
-	return userObject{ID: u.ID, Object: "user", DisplayName: u.DisplayName, AvatarURL: u.AvatarURL,
-		CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt)}
-}
+func userJSON(u bursar.User) userObject { return wire.UserOf(u) }
 
 type itemObject struct {
 	ID              bursar.ItemID   `json:"id"`
@@ -77,39 +67,13 @@ func payAction(p channel.Payment) *payActionObject {
 	return &payActionObject{Method: p.Method, URL: p.URL, OrderString: p.OrderString, Params: p.Params}
 }
 
-type paymentObject struct {
-	Object    string               `json:"object"`
-	OrderID   bursar.OrderID       `json:"order_id"`
-	Channel   bursar.Channel       `json:"channel"`
-	Method    string               `json:"method"`
-	Amount    bursar.Amount        `json:"amount"`
-	Currency  bursar.Currency      `json:"currency"`
-	Status    bursar.PaymentStatus `json:"status"`
-	TradeNo   string               `json:"trade_no"`
-	CreatedAt *string              `json:"created_at"`
-	PaidAt    *string              `json:"paid_at"`
-}
+type paymentObject = wire.Payment
 
-func paymentJSON(p bursar.Payment) paymentObject {
-	return paymentObject{Object: "payment", OrderID: p.Order, Channel: p.Channel, Method: p.Method,
-		Amount: p.Amount.Amount, Currency: p.Amount.Currency, Status: p.Status, TradeNo: p.TradeNo,
-		CreatedAt: timestamp(p.CreatedAt), PaidAt: timestamp(p.PaidAt)}
-}
+func paymentJSON(p bursar.Payment) paymentObject { return wire.PaymentOf(p) }
 
-type entryObject struct {
-	ID       bursar.EntryID   `json:"id"`
-	Object   string           `json:"object"`
-	Key      string           `json:"key"`
-	Kind     bursar.EntryKind `json:"kind"`
-	Memo     string           `json:"memo"`
-	Postings []bursar.Posting `json:"postings"`
-	PostedAt *string          `json:"posted_at"`
-}
+type entryObject = wire.Entry
 
-func entryJSON(e bursar.PostedEntry) entryObject {
-	return entryObject{ID: e.ID, Object: "ledger_entry", Key: e.Key, Kind: e.Kind, Memo: e.Memo,
-		Postings: e.Postings, PostedAt: timestamp(e.PostedAt)}
-}
+func entryJSON(e bursar.PostedEntry) entryObject { return wire.EntryOf(e) }
 
 type walletObject struct {
 	Object   string          `json:"object"`

@@ -187,3 +187,20 @@ func (us *Users) VerifyPassword(ctx context.Context, actor bursar.Actor, user bu
 		return tryPassword(ctx, tx, user, kind, right, us.deps.now(), keep)
 	})
 }
+
+// List returns users newest first, at most limit (1 to 100), older than
+// the user after when it is not empty, and whether there are more;
+// platform only.
+func (us *Users) List(ctx context.Context, actor bursar.Actor, after bursar.UserID, limit int) ([]bursar.User, bool, error) {
+	if err := platformOnly(actor); err != nil {
+		return nil, false, err
+	}
+	var list []bursar.User
+	var more bool
+	err := us.deps.read(ctx, func(tx store.Tx) error {
+		var err error
+		list, more, err = tx.UserList(ctx, after, limit)
+		return err
+	})
+	return list, more, err
+}

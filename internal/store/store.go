@@ -78,6 +78,10 @@ type Tx interface {
 	// UserUpdate stores a user's display name, avatar and UpdatedAt;
 	// bursar.NotFound if there is no such user.
 	UserUpdate(ctx context.Context, u bursar.User) error
+	// UserList returns users newest first (by creation time, then ID), at
+	// most limit (1 to 100), older than the user after when it is not
+	// empty, and whether there are more. An unknown after is bursar.Invalid.
+	UserList(ctx context.Context, after bursar.UserID, limit int) ([]bursar.User, bool, error)
 
 	// SecretGet returns a user's password of a kind, or bursar.NotFound
 	// when none was set.

@@ -49,6 +49,52 @@ func (t *tx) UserUpdate(ctx context.Context, u bursar.User) error {
 	return nil
 }
 
+// UserList implements store.Tx. It reads one row past the limit to learn
+// whether there are more.
+func (t *tx) UserList(ctx context.Context, after bursar.UserID, limit int) ([]bursar.User, bool, error) {
+	if limit < 1 || limit > 100 {
+		return nil, false, bursar.InvalidParam("limit", "A limit is between 1 and 100.")
+	}
+	q := `SELECT id, display_name, avatar_url, created_at, updated_at FROM users`
+	args := []any{limit + 1}
+	if after != "" {
+		var created time.Time
+		err := t.tx.QueryRow(ctx, `SELECT created_at FROM users WHERE id = $1`, after).Scan(&created)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, false, bursar.InvalidParam("starting_after", "There is no user %s to page from.", after)
+		}
+		if err != nil {
+			return nil, false, translate(fmt.Errorf("read user cursor %s: %w", after, err))
+		}
+		q += ` WHERE (created_at, id) < ($2, $3)`
+		args = append(args, created, after)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT $1`
+	rows, err := t.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, false, translate(fmt.Errorf("list users: %w", err))
+	}
+	defer rows.Close()
+	var list []bursar.User
+	for rows.Next() {
+		var u bursar.User
+		var created, updated time.Time
+		if err := rows.Scan(&u.ID, &u.DisplayName, &u.AvatarURL, &created, &updated); err != nil {
+			return nil, false, fmt.Errorf("list users: %w", err)
+		}
+		u.CreatedAt, u.UpdatedAt = created.UTC(), updated.UTC()
+		list = append(list, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, translate(fmt.Errorf("list users: %w", err))
+	}
+	more := len(list) > limit
+	if more {
+		list = list[:limit]
+	}
+	return list, more, nil
+}
+
 // SecretGet implements store.Tx.
 func (t *tx) SecretGet(ctx context.Context, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error) {
 	const q = `SELECT hash, wrong_tries, locked_until, updated_at FROM secrets WHERE user_id = $1 AND kind = $2`

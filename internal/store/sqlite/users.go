@@ -47,6 +47,53 @@ func (t *tx) UserUpdate(ctx context.Context, u bursar.User) error {
 	return nil
 }
 
+// UserList implements store.Tx. It reads one row past the limit to learn
+// whether there are more.
+func (t *tx) UserList(ctx context.Context, after bursar.UserID, limit int) ([]bursar.User, bool, error) {
+	if limit < 1 || limit > 100 {
+		return nil, false, bursar.InvalidParam("limit", "A limit is between 1 and 100.")
+	}
+	q := `SELECT id, display_name, avatar_url, created_at, updated_at FROM users`
+	var args []any
+	if after != "" {
+		var created int64
+		err := t.tx.QueryRowContext(ctx, `SELECT created_at FROM users WHERE id = ?`, after).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, false, bursar.InvalidParam("starting_after", "There is no user %s to page from.", after)
+		}
+		if err != nil {
+			return nil, false, translate(fmt.Errorf("read user cursor %s: %w", after, err))
+		}
+		q += ` WHERE (created_at, id) < (?, ?)`
+		args = append(args, created, after)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, translate(fmt.Errorf("list users: %w", err))
+	}
+	defer rows.Close()
+	var list []bursar.User
+	for rows.Next() {
+		var u bursar.User
+		var created, updated int64
+		if err := rows.Scan(&u.ID, &u.DisplayName, &u.AvatarURL, &created, &updated); err != nil {
+			return nil, false, fmt.Errorf("list users: %w", err)
+		}
+		u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+		list = append(list, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, translate(fmt.Errorf("list users: %w", err))
+	}
+	more := len(list) > limit
+	if more {
+		list = list[:limit]
+	}
+	return list, more, nil
+}
+
 // SecretGet implements store.Tx.
 func (t *tx) SecretGet(ctx context.Context, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error) {
 	s := bursar.Secret{User: user, Kind: kind}

@@ -47,6 +47,56 @@ func testUsers(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("a list pages newest first, by creation time then ID", func(t *testing.T) {
+		db := h.Open(t)
+		// u_b and u_c share a creation time: the ID breaks the tie.
+		users := []bursar.User{newUser("u_a"), newUser("u_b"), newUser("u_c"), newUser("u_d")}
+		users[1].CreatedAt, users[2].CreatedAt, users[3].CreatedAt = t0.Add(time.Second), t0.Add(time.Second), t0.Add(time.Minute).In(cst)
+		mustWrite(t, db, func(tx store.Tx) error {
+			for _, u := range users {
+				if err := tx.UserInsert(ctx, u); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var got []bursar.UserID
+		after := bursar.UserID("")
+		for page := 0; ; page++ {
+			var list []bursar.User
+			var more bool
+			err := db.InReadTx(ctx, func(tx store.Tx) error {
+				var err error
+				list, more, err = tx.UserList(ctx, after, 3)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range list {
+				got = append(got, u.ID)
+				checkUTC(t, "UserList", u.CreatedAt, u.UpdatedAt)
+			}
+			if wantMore := page == 0; more != wantMore {
+				t.Errorf("page %d: more = %v, want %v", page, more, wantMore)
+			}
+			if !more {
+				break
+			}
+			after = list[len(list)-1].ID
+		}
+		if diff := cmp.Diff([]bursar.UserID{"u_d", "u_c", "u_b", "u_a"}, got); diff != "" {
+			t.Errorf("UserList order (-want +got):\n%s", diff)
+		}
+		empty, err := readTx(h.Open(t), func(tx store.Tx) ([]bursar.User, error) {
+			l, _, err := tx.UserList(ctx, "", 10)
+			return l, err
+		})
+		if err != nil || len(empty) != 0 {
+			t.Errorf("UserList of no users = %v, %v", empty, err)
+		}
+	})
+
 	fails := []struct {
 		name string
 		fn   func(tx store.Tx) error
@@ -55,6 +105,8 @@ func testUsers(t *testing.T, h Harness) {
 		{"a taken ID is a conflict", func(tx store.Tx) error { return tx.UserInsert(ctx, newUser("u_1")) }, bursar.Conflict},
 		{"a missing user is not found", func(tx store.Tx) error { _, err := tx.UserGet(ctx, "u_2"); return err }, bursar.NotFound},
 		{"updating a missing user is not found", func(tx store.Tx) error { return tx.UserUpdate(ctx, newUser("u_2")) }, bursar.NotFound},
+		{"listing after a missing user is invalid", func(tx store.Tx) error { _, _, err := tx.UserList(ctx, "u_2", 10); return err }, bursar.Invalid},
+		{"a list limit above 100 is invalid", func(tx store.Tx) error { _, _, err := tx.UserList(ctx, "", 101); return err }, bursar.Invalid},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
