@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v3"
 
@@ -37,8 +34,9 @@ func adminsCommand(getenv func(string) string) *cli.Command {
 						Usage: "operator (decides refunds and withdrawals, adjusts, resolves) or viewer (reads only)"},
 					&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from the first line of standard input"},
 				),
-				Action: adminAction(func(ctx context.Context, cmd *cli.Command, admins *service.Admins) (any, error) {
-					name, err := oneArg(cmd, "name the admin")
+				Action: dbAction(func(ctx context.Context, cmd *cli.Command, d service.Deps) (any, error) {
+					admins := service.NewAdmins(d)
+					name, err := oneArg(cmd, "admin name")
 					if err != nil {
 						return nil, err
 					}
@@ -67,9 +65,9 @@ func adminsCommand(getenv func(string) string) *cli.Command {
 				Name:  "list",
 				Usage: "list the admins",
 				Flags: withDB(),
-				Action: adminAction(func(ctx context.Context, _ *cli.Command, admins *service.Admins) (any, error) {
-					list, err := admins.List(ctx)
-					out := make([]adminObject, 0, len(list))
+				Action: dbAction(func(ctx context.Context, _ *cli.Command, d service.Deps) (any, error) {
+					list, err := service.NewAdmins(d).List(ctx)
+					out := make(adminList, 0, len(list))
 					for _, a := range list {
 						out = append(out, adminJSON(a))
 					}
@@ -88,12 +86,12 @@ func adminSwitch(withDB func(...cli.Flag) []cli.Flag, name string, disabled bool
 		Usage:     name + " an admin's sign-in (their open sessions end at their next click)",
 		ArgsUsage: "NAME",
 		Flags:     withDB(),
-		Action: adminAction(func(ctx context.Context, cmd *cli.Command, admins *service.Admins) (any, error) {
-			admin, err := oneArg(cmd, "name the admin")
+		Action: dbAction(func(ctx context.Context, cmd *cli.Command, d service.Deps) (any, error) {
+			admin, err := oneArg(cmd, "admin name")
 			if err != nil {
 				return nil, err
 			}
-			a, err := admins.SetDisabled(ctx, admin, disabled)
+			a, err := service.NewAdmins(d).SetDisabled(ctx, admin, disabled)
 			return adminJSON(a), err
 		}),
 	}
@@ -112,49 +110,20 @@ func adminJSON(a bursar.Admin) adminObject {
 	return adminObject{Name: a.Name, Role: a.Role, CreatedAt: wire.Time(a.CreatedAt), DisabledAt: wire.Time(a.DisabledAt)}
 }
 
-func oneArg(cmd *cli.Command, what string) (string, error) {
-	if cmd.Args().Len() != 1 {
-		return "", usageError{errors.New(what)}
+// adminList is admins as the command line prints them.
+type adminList []adminObject
+
+func (l adminList) table(cols func(...string)) {
+	cols("NAME", "ROLE", "CREATED", "DISABLED")
+	for _, a := range l {
+		cols(a.Name, string(a.Role), deref(a.CreatedAt), deref(a.DisabledAt))
 	}
-	return cmd.Args().First(), nil
 }
 
-// adminAction opens the database, runs fn and prints its result.
-func adminAction(fn func(ctx context.Context, cmd *cli.Command, admins *service.Admins) (any, error)) cli.ActionFunc {
-	return func(ctx context.Context, cmd *cli.Command) error {
-		db, err := dbConfigFrom(cmd).open(ctx)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		v, err := fn(ctx, cmd, service.NewAdmins(service.Deps{DB: db, Now: time.Now}))
-		if err != nil {
-			return err
-		}
-		out := cmd.Root().Writer
-		if cmd.Bool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
-		}
-		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		list, ok := v.([]adminObject)
-		if !ok {
-			list = []adminObject{v.(adminObject)}
-		}
-		fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tDISABLED")
-		for _, a := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Role, deref(a.CreatedAt), deref(a.DisabledAt))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		if one, ok := v.(adminObject); ok && one.Password != "" {
-			fmt.Fprintf(out, "\nPassword (shown only now): %s\nSign in at /admin/ on the server.\n", one.Password)
-		}
-		return nil
+func (a adminObject) table(cols func(...string)) {
+	adminList{a}.table(cols)
+	if a.Password != "" {
+		cols("")
+		cols("Password (shown only now): " + a.Password)
 	}
 }

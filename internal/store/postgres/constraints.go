@@ -19,6 +19,7 @@ var conflicts = map[string]string{ //nolint:gosec // G101: the word "credential"
 	"refunds_pkey":            "A refund with this ID already exists.",
 	"refunds_one_open":        "The order already has a refund request waiting for a decision or being paid back.",
 	"reviews_pkey":            "The order already has a review.",
+	"admins_pkey":             "An admin with this name already exists.",
 }
 
 // errNoUser is a foreign-key violation. The only foreign keys a client's

@@ -24,6 +24,7 @@ var conflicts = map[string]string{ //nolint:gosec // G101: the word "credential"
 	// Only the partial index refunds_one_open is unique on order_id.
 	"refunds.order_id": "The order already has a refund request waiting for a decision or being paid back.",
 	"reviews.order_id": "The order already has a review.",
+	"admins.name":      "An admin with this name already exists.",
 }
 
 // errNoUser is a foreign-key violation. SQLite does not say which key failed,
