@@ -166,12 +166,14 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Both lists come newest first; oldest first keeps things that happened
+	// in the same millisecond in their order through the stable sort.
 	timeline := []timelineItem{{At: o.CreatedAt, What: "created (" + string(o.Type) + ")"}}
-	for i := range events {
+	for i := range slices.Backward(events) {
 		e := &events[i]
 		timeline = append(timeline, timelineItem{At: e.At, What: string(e.Type), Who: "event #" + strconv.FormatInt(e.Seq, 10), Event: e})
 	}
-	for _, a := range audit {
+	for _, a := range slices.Backward(audit) {
 		timeline = append(timeline, timelineItem{At: a.At, What: a.Action + ": " + a.Detail, Who: a.Actor})
 	}
 	slices.SortStableFunc(timeline, func(a, b timelineItem) int { return a.At.Compare(b.At) })
