@@ -83,8 +83,17 @@ func TestReconCommand(t *testing.T) {
 	if code, out, _ := recon(t, args...); code != 0 || !strings.Contains(out, "1 exception(s), 0 open") || !strings.Contains(out, "resolved") {
 		t.Errorf("the resolution is not carried over: exit %d\n%s", code, out)
 	}
-	if code, out, _ := recon(t, append([]string{"list"}, b.db...)...); code != 0 || strings.Count(out, "rcn_") != 4 {
-		t.Errorf("bursar recon list: exit %d\n%s", code, out)
+	// serve's daily job may have reconciled yesterday meanwhile: count the
+	// day's runs.
+	code, out, _ = recon(t, append([]string{"list"}, b.db...)...)
+	ours := 0
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, "rcn_") && strings.Contains(line, "wechat "+date) {
+			ours++
+		}
+	}
+	if code != 0 || ours != 4 {
+		t.Errorf("bursar recon list: exit %d, %d runs of %s\n%s", code, ours, date, out)
 	}
 	if code, _, errOut := recon(t, append([]string{"--channel", "paypal", "--date", date}, b.db...)...); code != exitUsage {
 		t.Errorf("an unknown channel: exit %d\n%s", code, errOut)

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"bursar.dev/bursar/internal/bursar"
@@ -175,9 +176,12 @@ func (s *Server) action(pattern string, h func(w http.ResponseWriter, r *http.Re
 	}))
 }
 
-// safeBack keeps a form's return address within the console.
+// safeBack keeps a form's return address within the console: a path under
+// Prefix, with no dot segments (which a redirect would clean away).
 func safeBack(s string) string {
-	if !strings.HasPrefix(s, Prefix) || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+	p, _, _ := strings.Cut(s, "?")
+	if !strings.HasPrefix(s, Prefix) || strings.ContainsAny(s, "\\\r\n") ||
+		(path.Clean(p) != strings.TrimSuffix(p, "/") && path.Clean(p)+"/" != p) {
 		return Prefix
 	}
 	return s

@@ -34,7 +34,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		byStatus = append(byStatus, statusCount{st, d.OrdersByStatus[st]})
 	}
 	s.render(w, r, "dashboard", "Dashboard", map[string]any{"D": d, "ByStatus": byStatus,
-		"Chart": hourlyChart(d.Hourly, time.Now(), service.DashboardHours)})
+		"Chart": hourlyChart(d.Hourly, d.HourlyFrom, service.DashboardHours)})
 }
 
 // bar is one hour of the payments chart, drawn by the template as SVG.
@@ -50,11 +50,10 @@ type chart struct {
 	From, To, Days string
 }
 
-// hourlyChart lays out payments per hour over the last hours, in a
+// hourlyChart lays out payments per hour over n hours from start, in a
 // 720 × 160 box: one bar per hour, height by amount.
-func hourlyChart(hours []bursar.HourlyPayments, now time.Time, n int) chart {
+func hourlyChart(hours []bursar.HourlyPayments, start time.Time, n int) chart {
 	c := chart{Width: 720, Height: 160}
-	start := now.Truncate(time.Hour).Add(-time.Duration(n-1) * time.Hour)
 	for _, h := range hours {
 		c.Max = max(c.Max, h.Amount)
 	}
@@ -68,7 +67,7 @@ func hourlyChart(hours []bursar.HourlyPayments, now time.Time, n int) chart {
 		c.Bars = append(c.Bars, bar{X: float64(i) * step, Y: c.Height - height, H: height,
 			Label: h.Hour.In(beijing).Format("01-02 15:00") + ": " + strconv.Itoa(h.Count) + " paid, ¥" + h.Amount.Yuan()})
 	}
-	c.From, c.To = start.In(beijing).Format("01-02 15:00"), now.In(beijing).Format("01-02 15:04")
+	c.From, c.To = start.In(beijing).Format("01-02 15:00"), start.Add(time.Duration(n)*time.Hour).In(beijing).Format("01-02 15:00")
 	return c
 }
 
@@ -288,7 +287,7 @@ func (s *Server) handleUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAdjust(_ http.ResponseWriter, r *http.Request) (string, error) {
-	amount, err := bursar.ParseYuan(strings.TrimSpace(r.FormValue("amount")))
+	amount, err := bursar.ParseSignedYuan(strings.TrimSpace(r.FormValue("amount")))
 	if err != nil {
 		return "", bursar.InvalidParam("amount", "The amount is yuan, such as 12.50 or -3.00.")
 	}

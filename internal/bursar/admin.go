@@ -70,6 +70,7 @@ type Dashboard struct {
 	WithdrawalsWaitingAmount Amount
 	WithdrawalsProcessing    int
 	Hourly                   []HourlyPayments // oldest first; hours with none are left out
+	HourlyFrom               time.Time        // the first hour Hourly covers
 }
 
 // HourlyPayments counts the purchases and top-ups paid in an hour.

@@ -2,6 +2,7 @@ package bursar
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -183,7 +184,7 @@ type ReconExceptionFilter struct {
 // ValidateReconNote checks a resolution's note: required, at most 500
 // characters.
 func ValidateReconNote(s string) error {
-	if s == "" || utf8.RuneCountInString(s) > 500 || !utf8.ValidString(s) {
+	if strings.TrimSpace(s) == "" || utf8.RuneCountInString(s) > 500 || !utf8.ValidString(s) {
 		return InvalidParam("note", "A note saying what was found and done is required, 1 to 500 characters.")
 	}
 	return nil

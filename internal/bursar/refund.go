@@ -1,6 +1,7 @@
 package bursar
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -46,7 +47,7 @@ type Refund struct {
 
 // ValidateReason checks a refund's or a rejection's reason.
 func ValidateReason(param, s string) error {
-	if s == "" || utf8.RuneCountInString(s) > 500 || !utf8.ValidString(s) {
+	if strings.TrimSpace(s) == "" || utf8.RuneCountInString(s) > 500 || !utf8.ValidString(s) {
 		return InvalidParam(param, "A reason is 1 to 500 characters.")
 	}
 	return nil

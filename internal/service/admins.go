@@ -116,10 +116,12 @@ func (s *Admins) SignIn(ctx context.Context, name, password string) (string, bur
 				return audit(ctx, tx, bursar.Actor{}, "admin.sign_in_refused", "admin:"+name, "disabled", now)
 			}
 			cur.FailedLogins++
+			*keep = errSignIn
 			if cur.FailedLogins >= bursar.MaxWrongTries {
 				cur.FailedLogins, cur.LockedUntil = 0, now.Add(bursar.LockoutPeriod)
+				*keep = bursar.Errorf(bursar.Locked, "Too many wrong passwords: this admin is locked until %s.",
+					cur.LockedUntil.Format(time.RFC3339))
 			}
-			*keep = errSignIn
 			if err := tx.AdminUpdate(ctx, cur); err != nil {
 				return err
 			}

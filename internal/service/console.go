@@ -27,10 +27,12 @@ func (c *Console) Dashboard(ctx context.Context, actor bursar.Actor) (bursar.Das
 	}
 	now := c.deps.now()
 	var d bursar.Dashboard
+	from := now.Truncate(time.Hour).Add(-(DashboardHours - 1) * time.Hour)
 	err := c.deps.read(ctx, func(tx store.Tx) (err error) {
-		d, err = tx.Dashboard(ctx, beijingDay(now), now.Truncate(time.Hour).Add(-(DashboardHours-1)*time.Hour))
+		d, err = tx.Dashboard(ctx, beijingDay(now), from)
 		return err
 	})
+	d.HourlyFrom = from
 	return d, err
 }
 

@@ -182,4 +182,3 @@ func TestWebhookLostLease(t *testing.T) {
 		}
 	})
 }
-

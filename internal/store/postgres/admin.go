@@ -207,7 +207,8 @@ func (t *tx) Dashboard(ctx context.Context, since, hourlyFrom time.Time) (bursar
 	if err := t.tx.QueryRow(ctx, withdrawals).Scan(&d.WithdrawalsWaiting, &d.WithdrawalsWaitingAmount, &d.WithdrawalsProcessing); err != nil {
 		return fail("withdrawals", err)
 	}
-	const hourly = `SELECT date_trunc('hour', paid_at), count(*), sum(amount)::bigint FROM orders
+	// The hour is cut in UTC, whatever the connection's time zone.
+	const hourly = `SELECT date_trunc('hour', paid_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(amount)::bigint FROM orders
 		WHERE paid_at >= $1 AND type IN ('purchase', 'topup') AND status <> 'pending' AND status <> 'closed'
 		GROUP BY 1 ORDER BY 1`
 	d.Hourly, err = queryAll(ctx, t, hourly, []any{hourlyFrom}, func(row pgx.Row) (bursar.HourlyPayments, error) {
