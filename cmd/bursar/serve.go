@@ -20,6 +20,7 @@ import (
 	"bursar.dev/bursar/internal/api"
 	"bursar.dev/bursar/internal/compat/seed1"
 	"bursar.dev/bursar/internal/compat/seed2"
+	"bursar.dev/bursar/internal/metrics"
 	"bursar.dev/bursar/internal/service"
 	"bursar.dev/bursar/internal/webhook/httpsender"
 )
@@ -31,9 +32,10 @@ type dispatcher interface {
 }
 
 // runDue starts what is due every interval until ctx ends, then waits for
-// the work still running. A job in progress finishes its transaction
-// first: shutdown cancels between jobs, and a channel call or a delivery cut
-// short is retried when its lease ends.
+// the work still running. Shutdown stops new work between jobs; a channel
+// call or a delivery already started runs to its end (its client's timeout
+// bounds it), and one cut short by the process dying is retried when its
+// lease ends.
 func runDue(ctx context.Context, what string, d dispatcher, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -69,6 +71,22 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 				Usage:   "how long to let in-flight requests finish after SIGTERM",
 				Sources: env(getenv, "BURSAR_SHUTDOWN_TIMEOUT"),
 			},
+			&cli.StringFlag{
+				Name:    "log-level",
+				Value:   "info",
+				Usage:   "least important log lines written: debug, info, warn or error (info has a line per request)",
+				Sources: env(getenv, "BURSAR_LOG_LEVEL"),
+				Validator: func(s string) error {
+					var l slog.Level
+					return l.UnmarshalText([]byte(s))
+				},
+			},
+			&cli.DurationFlag{
+				Name:    "ready-max-job-lag",
+				Value:   service.DefaultMaxJobLag,
+				Usage:   "/readyz fails when the earliest due job is later than this (0: do not check the jobs)",
+				Sources: env(getenv, "BURSAR_READY_MAX_JOB_LAG"),
+			},
 			&cli.DurationFlag{
 				Name:    "webhook-timeout",
 				Value:   10 * time.Second,
@@ -90,7 +108,11 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 
 // serve builds the program by hand, in order, and runs it until ctx ends.
 func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
+		return usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	dbc := dbConfigFrom(cmd)
 	log.Info("starting", "addr", cmd.String("addr"), "db", dbc.String(), "data_dir", dbc.dataDir)
 
@@ -155,10 +177,11 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	auth, users, items, orders := service.NewAuth(d), service.NewUsers(d), service.NewItems(d), service.NewOrders(d)
 	wallets, refunds, reviews := service.NewWallets(d), service.NewRefunds(d), service.NewReviews(d)
 	entitlements, withdrawals := service.NewEntitlements(d), service.NewWithdrawals(d)
+	ops := service.NewOps(d, cmd.Duration("ready-max-job-lag"))
 	mux.Handle("/", api.New(api.Deps{Log: log, Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Idempotency: service.NewIdempotency(d), Refunds: refunds, Reviews: reviews,
 		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d),
-		Webhooks: webhooks, Recon: recon}))
+		Webhooks: webhooks, Recon: recon, Ops: ops}))
 	// The two existing APIs, verbatim, over the same core.
 	mux.Handle(seed1.Prefix, seed1.New(seed1.Deps{Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Refunds: refunds, Reviews: reviews, Entitlements: entitlements, Withdrawals: withdrawals,
@@ -169,8 +192,12 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		Users: users, Orders: orders, Refunds: refunds, Withdrawals: withdrawals, Wallets: wallets, Recon: recon,
 		Webhooks: webhooks}))
 	mux.Handle("GET /admin", http.RedirectHandler(admin.Prefix, http.StatusMovedPermanently))
+	// Prometheus metrics, outside the v1 API; every request is counted and
+	// logged with its route and request ID.
+	obs := metrics.New(metrics.Options{Ops: ops, Log: log})
+	mux.Handle("GET /metrics", obs.Handler())
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           obs.Wrap(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -181,19 +208,45 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		"channels", len(chans))
 
 	// 6. Run due jobs (escrow releases, expiries, channel work) and send
-	// due webhook deliveries, each every second.
+	// due webhook deliveries, each every second. The signal stops new ones
+	// at once, while requests still drain.
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer context.AfterFunc(ctx, stopBackground)()
 	var background sync.WaitGroup
 	background.Go(func() { runDue(bgCtx, "jobs", jobs, log, time.Second) })
 	background.Go(func() { runDue(bgCtx, "webhook deliveries", webhooks, log, time.Second) })
-	defer func() { stopBackground(); background.Wait() }()
+	grace, drained := cmd.Duration("shutdown-timeout"), false
+	defer func() {
+		stopBackground()
+		if waitAtMost(&background, grace, log) && drained {
+			log.Info("stopped")
+		}
+	}()
 
-	// 7. Serve until a signal, then let in-flight requests finish.
-	if err := serveUntilDone(ctx, srv, ln, cmd.Duration("shutdown-timeout")); err != nil {
+	// 7. Serve until a signal, then let in-flight requests finish; the
+	// deferred call above then waits for running jobs and deliveries, and
+	// the database closes last.
+	if err := serveUntilDone(ctx, srv, ln, grace); err != nil {
 		return err
 	}
-	log.Info("stopped")
+	drained = true
+	log.Info("requests drained; waiting for running jobs and deliveries")
 	return nil
+}
+
+// waitAtMost waits for wg up to grace and reports whether it ended. Work
+// still running then is abandoned to its lease: another process, or this
+// one restarted, runs it again.
+func waitAtMost(wg *sync.WaitGroup, grace time.Duration, log *slog.Logger) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(grace):
+		log.Warn("jobs or deliveries still running after --shutdown-timeout; their leases will let them run again")
+		return false
+	}
 }
 
 // parsePublicURL checks --public-url: scheme and host only, since the

@@ -98,6 +98,10 @@ func New(d Deps) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// Handler reports the route pattern r matches, so metrics count pages by
+// route rather than by path.
+func (s *Server) Handler(r *http.Request) (http.Handler, string) { return s.mux.Handler(r) }
+
 // withHeaders sets what every console answer needs: no caching of pages
 // about money, no framing (clickjacking), no sniffing, and a policy that
 // allows only the console's own files.

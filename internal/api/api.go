@@ -29,6 +29,7 @@ type Deps struct {
 	Notifications *service.Notifications
 	Webhooks      *service.Webhooks
 	Recon         *service.Recon
+	Ops           *service.Ops
 }
 
 // Server serves the API.
@@ -46,6 +47,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	s.handle("GET /healthz", s.handleHealthz)
+	s.handle("GET /readyz", s.handleReadyz)
 
 	// Public: logging in is how a user gets a token.
 	s.handle("POST /v1/login", s.public(s.handleLogin))
@@ -122,6 +124,10 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 // Routes lists the registered route patterns, for documentation and for
 // tests that must cover every route.
 func (s *Server) Routes() []string { return slices.Clone(s.routes) }
+
+// Handler returns the handler and route pattern r would reach, so that
+// metrics and logs outside can name the route, not the path.
+func (s *Server) Handler(r *http.Request) (http.Handler, string) { return s.mux.Handler(r) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,7 @@ func TestAnotherUsersObjects(t *testing.T) {
 			"POST /v1/notify/{channel}":              {}, // public: verified by the channel's signature
 			"POST /v1/login":                         {}, // public
 			"GET /healthz":                           {}, // public
+			"GET /readyz":                            {}, // public
 			// The platform's alone: TestWebhookRoutesPlatformOnly checks a
 			// user token gets 403 on each.
 			"POST /v1/webhook_endpoints":                    {},

@@ -73,7 +73,8 @@ func (s *Server) errorObject(r *http.Request, err error) errorObject {
 		}
 	}
 	if code == bursar.Internal || code == bursar.Unavailable {
-		s.deps.Log.ErrorContext(r.Context(), "request failed", "code", code, "err", err)
+		s.deps.Log.ErrorContext(r.Context(), "request failed", "code", code, "err", err,
+			"method", r.Method, "route", r.Pattern, "request_id", requestID(r.Context()))
 	}
 	return obj
 }

@@ -151,7 +151,8 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, actor bursar
 		err = s.deps.Idempotency.Forget(ctx, actor, key)
 	}
 	if err != nil {
-		s.deps.Log.ErrorContext(ctx, "idempotency key not settled", "key", key, "err", err)
+		s.deps.Log.ErrorContext(ctx, "idempotency key not settled", "key", key, "err", err,
+			"request_id", requestID(ctx))
 	}
 }
 

@@ -143,10 +143,14 @@ func (j *Jobs) DispatchDue(ctx context.Context) (int, error) {
 				<-j.remote // the lease was not taken: free the worker
 				return ran, err
 			}
+			// Once started, the channel call runs to its end (the
+			// channel client's timeout bounds it) even when ctx ends:
+			// shutdown stops new jobs and waits for this one.
+			work := context.WithoutCancel(ctx)
 			j.inFlight.Go(func() {
 				defer func() { <-j.remote }()
-				if err := j.runRemoteSafely(ctx, job); err != nil {
-					j.retry(ctx, job, err)
+				if err := j.runRemoteSafely(work, job); err != nil {
+					j.retry(work, job, err)
 				}
 			})
 			ran++

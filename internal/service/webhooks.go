@@ -342,9 +342,13 @@ func (w *Webhooks) DispatchDue(ctx context.Context) (int, error) {
 		}
 		w.release(id, n-len(batch))
 		for _, b := range batch {
+			// Once started, a delivery runs to its end (the sender's
+			// timeout bounds it) even when ctx ends: shutdown stops new
+			// deliveries and waits for this one.
+			work := context.WithoutCancel(ctx)
 			w.inFlight.Go(func() {
 				defer w.release(id, 1)
-				w.deliverSafely(ctx, ep, b)
+				w.deliverSafely(work, ep, b)
 			})
 		}
 		started += len(batch)

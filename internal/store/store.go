@@ -30,6 +30,9 @@ type DB interface {
 	// Migrate applies every migration that has not been applied yet. It is
 	// safe to call from several processes at once.
 	Migrate(ctx context.Context) error
+	// MigrationsPending counts the migrations this binary knows that the
+	// database has not applied; all of them on a database never migrated.
+	MigrationsPending(ctx context.Context) (int, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Engine names the implementation: "postgres" or "sqlite".
@@ -149,6 +152,9 @@ type Tx interface {
 	// JobLag returns how late the earliest due job is at now (zero when
 	// none is due) and how many jobs are due.
 	JobLag(ctx context.Context, now time.Time) (time.Duration, int, error)
+	// OpsStats counts what operators watch (see bursar.OpsStats), with
+	// job lag measured at now, in one cheap query per figure.
+	OpsStats(ctx context.Context, now time.Time) (bursar.OpsStats, error)
 
 	// IdempotencyBegin records that a request with key (scoped to a
 	// credential) and body hash started at now. When the key is new it

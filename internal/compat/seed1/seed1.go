@@ -98,6 +98,10 @@ func (s *Server) handle(name string, h handler) {
 // that must cover every route.
 func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
+// Handler returns the handler and route pattern r would reach, so that
+// metrics and logs outside can name the route, not the path.
+func (s *Server) Handler(r *http.Request) (http.Handler, string) { return s.mux.Handler(r) }
+
 // ServeHTTP implements http.Handler for paths under Prefix; others get 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)

@@ -74,6 +74,10 @@ func New(d Deps) *Server {
 // tests that must cover every route.
 func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
+// Handler returns the handler and route pattern r would reach, so that
+// metrics and logs outside can name the route, not the path.
+func (s *Server) Handler(r *http.Request) (http.Handler, string) { return s.mux.Handler(r) }
+
 // ServeHTTP implements http.Handler for paths under Prefix.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 

@@ -49,3 +49,16 @@ func List(fsys fs.FS) ([]Migration, error) {
 	}
 	return ms, nil
 }
+
+// Pending counts the migrations of list whose version is not in applied.
+// A version applied but not in list, from a newer binary, is not counted:
+// it does not make this binary's schema any less current.
+func Pending(list []Migration, applied []int) int {
+	n := 0
+	for _, m := range list {
+		if !slices.Contains(applied, m.Version) {
+			n++
+		}
+	}
+	return n
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, h) })
 	t.Run("reconciliation", func(t *testing.T) { testRecon(t, h) })
 	t.Run("admin", func(t *testing.T) { testAdmin(t, h) })
+	t.Run("ops", func(t *testing.T) { testOps(t, h) })
 }
 
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 123_000_000, time.UTC)
