@@ -61,7 +61,7 @@ func usersCommand(getenv func(string) string) *cli.Command {
 						return nil, err
 					}
 					w, err := service.NewWallets(d).Get(ctx, operator, u.ID)
-					return userDetail{User: wire.UserOf(u), Wallet: walletOf(w)}, err
+					return userDetail{User: wire.UserOf(u), Wallet: wire.WalletOf(w.User, w.Cash, w.Earnings)}, err
 				}),
 			},
 			{
@@ -99,21 +99,6 @@ func (l list[T]) next(cols func(...string), lastID string) {
 	}
 }
 
-// wallet is a user's wallet as GET /v1/users/{id}/wallet shows it.
-type wallet struct {
-	Object   string          `json:"object"`
-	UserID   bursar.UserID   `json:"user_id"`
-	Cash     bursar.Amount   `json:"cash"`
-	Earnings bursar.Amount   `json:"earnings"`
-	Total    bursar.Amount   `json:"total"`
-	Currency bursar.Currency `json:"currency"`
-}
-
-func walletOf(w service.Wallet) wallet {
-	return wallet{Object: "wallet", UserID: w.User, Cash: w.Cash.Amount, Earnings: w.Earnings.Amount,
-		Total: w.Total.Amount, Currency: bursar.CNY}
-}
-
 type userRow wire.User
 
 func (u userRow) table(cols func(...string)) {
@@ -136,7 +121,7 @@ func (l userList) table(cols func(...string)) {
 // userDetail is a user and their wallet.
 type userDetail struct {
 	wire.User
-	Wallet wallet `json:"wallet"`
+	Wallet wire.Wallet `json:"wallet"`
 }
 
 func (u userDetail) table(cols func(...string)) {

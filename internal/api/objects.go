@@ -75,19 +75,7 @@ type entryObject = wire.Entry
 
 func entryJSON(e bursar.PostedEntry) entryObject { return wire.EntryOf(e) }
 
-type walletObject struct {
-	Object   string          `json:"object"`
-	UserID   bursar.UserID   `json:"user_id"`
-	Cash     bursar.Amount   `json:"cash"`
-	Earnings bursar.Amount   `json:"earnings"`
-	Total    bursar.Amount   `json:"total"`
-	Currency bursar.Currency `json:"currency"`
-}
-
-func walletJSON(w service.Wallet) walletObject {
-	return walletObject{Object: "wallet", UserID: w.User, Cash: w.Cash.Amount, Earnings: w.Earnings.Amount,
-		Total: w.Total.Amount, Currency: bursar.CNY}
-}
+func walletJSON(w service.Wallet) wire.Wallet { return wire.WalletOf(w.User, w.Cash, w.Earnings) }
 
 type statementLineObject struct {
 	Object   string           `json:"object"`

@@ -74,6 +74,14 @@ var sandboxKeys = sync.OnceValues(func() (string, error) {
 
 func withChannels(t *testing.T, db store.DB) *channelWorld {
 	t.Helper()
+	return withChannelsAt(t, db, nil)
+}
+
+// withChannelsAt is withChannels whose Alipay sandbox keeps alipayNow's
+// time (nil: the real clock) and takes requests stamped up to 72 hours
+// from it, so tests can make trades on other days.
+func withChannelsAt(t *testing.T, db store.DB, alipayNow func() time.Time) *channelWorld {
+	t.Helper()
 	b := setup(t, db)
 	// The sandboxes and the SDKs sign with the real clock, so this clock
 	// starts at it; tests move it only to make Bursar's jobs due.
@@ -94,8 +102,12 @@ func withChannels(t *testing.T, db store.DB) *channelWorld {
 	must(t, err)
 	wf, err := wechatsandbox.Setup(wDir, w.srv.URL)
 	must(t, err)
-	ag, err := alipaysandbox.New(alipaysandbox.Config{Dir: aDir, BaseURL: w.srv.URL, RetryScale: 0.0001,
-		AppGatewayURL: w.srv.URL + "/v1/notify/alipay", Log: log})
+	sandboxCfg := alipaysandbox.Config{Dir: aDir, BaseURL: w.srv.URL, RetryScale: 0.0001,
+		AppGatewayURL: w.srv.URL + "/v1/notify/alipay", Log: log}
+	if alipayNow != nil {
+		sandboxCfg.Now, sandboxCfg.TimestampSkew = alipayNow, 72*time.Hour
+	}
+	ag, err := alipaysandbox.New(sandboxCfg)
 	must(t, err)
 	t.Cleanup(ag.Close)
 	wcfg := wf.Gateway

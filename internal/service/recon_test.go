@@ -2,13 +2,7 @@ package service_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -16,10 +10,6 @@ import (
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
-	"bursar.dev/bursar/internal/channel/alipay"
-	alipaysandbox "bursar.dev/bursar/internal/channel/sandbox/alipay"
-	wechatsandbox "bursar.dev/bursar/internal/channel/sandbox/wechat"
-	"bursar.dev/bursar/internal/channel/wechat"
 	"bursar.dev/bursar/internal/service"
 	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/store/dbtest"
@@ -46,62 +36,9 @@ type reconWorld struct {
 
 func withReconChannels(t *testing.T, db store.DB) *reconWorld {
 	t.Helper()
-	b := setup(t, db)
-	b.clock.now = time.Now().UTC().Truncate(time.Second)
-	keys, err := sandboxKeys()
-	must(t, err)
-	dir := t.TempDir()
-	must(t, os.CopyFS(dir, os.DirFS(keys)))
-
-	w := &channelWorld{bundle: b, received: map[bursar.Channel][]channel.Inbound{}}
-	rw := &reconWorld{channelWorld: w, alipayClock: &offsetClock{}}
-	mux := http.NewServeMux()
-	w.srv = httptest.NewServer(mux)
-	t.Cleanup(w.srv.Close)
-	log := slog.New(slog.DiscardHandler)
-
-	aDir, wDir := filepath.Join(dir, "alipay"), filepath.Join(dir, "wechat")
-	af, err := alipaysandbox.Setup(aDir, w.srv.URL)
-	must(t, err)
-	wf, err := wechatsandbox.Setup(wDir, w.srv.URL)
-	must(t, err)
-	ag, err := alipaysandbox.New(alipaysandbox.Config{Dir: aDir, BaseURL: w.srv.URL, RetryScale: 0.0001,
-		AppGatewayURL: w.srv.URL + "/v1/notify/alipay", Log: log, Now: rw.alipayClock.Now, TimestampSkew: 72 * time.Hour})
-	must(t, err)
-	t.Cleanup(ag.Close)
-	wcfg := wf.Gateway
-	wcfg.BaseURL, wcfg.RetryScale, wcfg.RefundDelay, wcfg.Log = w.srv.URL, 0.0001, 50*time.Millisecond, log
-	wg, err := wechatsandbox.New(wcfg)
-	must(t, err)
-	t.Cleanup(wg.Close)
-	for _, p := range []string{"/gateway.do", "/alipay/"} {
-		mux.Handle(p, ag.Handler())
-	}
-	for _, p := range []string{"/v3/", "/wechat/"} {
-		mux.Handle(p, wg.Handler())
-	}
-	acfg, err := alipay.LoadConfig(af.CertConfig)
-	must(t, err)
-	ach, err := alipay.New(acfg)
-	must(t, err)
-	wccfg, err := wechat.LoadConfig(wf.ConfigFile)
-	must(t, err)
-	wch, err := wechat.New(wccfg)
-	must(t, err)
-
-	d := b.deps
-	d.Log = log
-	d.Channels = map[bursar.Channel]channel.Channel{bursar.ChannelAlipay: ach, bursar.ChannelWeChat: wch}
-	d.PublicURL = w.srv.URL
-	b.deps = d
-	b.orders, b.wallets, b.jobs = service.NewOrders(d), service.NewWallets(d), service.NewJobs(d)
-	w.notifications, w.withdrawals = service.NewNotifications(d), service.NewWithdrawals(d)
-	rw.recon = service.NewRecon(d)
-	mux.HandleFunc("POST /v1/notify/{channel}", func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		w.answer(rw, w.accept(bursar.Channel(r.PathValue("channel")), channel.Inbound{Header: r.Header.Clone(), Body: body}))
-	})
-	return rw
+	clock := &offsetClock{}
+	w := withChannelsAt(t, db, clock.Now)
+	return &reconWorld{channelWorld: w, alipayClock: clock, recon: service.NewRecon(w.deps)}
 }
 
 var beijing = time.FixedZone("CST", 8*3600)

@@ -57,3 +57,21 @@ func EntryOf(e bursar.PostedEntry) Entry {
 	return Entry{ID: e.ID, Object: "ledger_entry", Key: e.Key, Kind: e.Kind, Memo: e.Memo,
 		Postings: e.Postings, PostedAt: Time(e.PostedAt)}
 }
+
+// Wallet is a user's money: cash (spendable, not withdrawable) and
+// earnings (withdrawable).
+type Wallet struct {
+	Object   string          `json:"object"`
+	UserID   bursar.UserID   `json:"user_id"`
+	Cash     bursar.Amount   `json:"cash"`
+	Earnings bursar.Amount   `json:"earnings"`
+	Total    bursar.Amount   `json:"total"`
+	Currency bursar.Currency `json:"currency"`
+}
+
+// WalletOf shows a user's wallet from its two balances. Wallets hold CNY
+// only.
+func WalletOf(user bursar.UserID, cash, earnings bursar.Money) Wallet {
+	return Wallet{Object: "wallet", UserID: user, Cash: cash.Amount, Earnings: earnings.Amount,
+		Total: cash.Amount + earnings.Amount, Currency: bursar.CNY}
+}
