@@ -82,9 +82,10 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 				},
 			},
 			&cli.DurationFlag{
-				Name:    "ready-max-job-lag",
-				Value:   service.DefaultMaxJobLag,
-				Usage:   "/readyz fails when the earliest due job is later than this (0: do not check the jobs)",
+				Name: "ready-max-job-lag",
+				Usage: "/readyz fails when the earliest due job is later than this; off by default (0), because every process " +
+					"shares the queue and a backlog would take them all out of the load balancer at once: alert on " +
+					"bursar_job_queue_lag_seconds instead",
 				Sources: env(getenv, "BURSAR_READY_MAX_JOB_LAG"),
 			},
 			&cli.DurationFlag{
@@ -188,8 +189,9 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		Log: log, Now: d.Now}))
 	mux.Handle(seed2.Prefix, seed2.New(seed2.Deps{Auth: auth, Items: items, Orders: orders, Log: log}))
 	// The console, for people: sign in with an admin from `bursar admins create`.
-	mux.Handle(admin.Prefix, admin.New(admin.Deps{Log: log, Admins: service.NewAdmins(d), Console: service.NewConsole(d),
-		Users: users, Orders: orders, Refunds: refunds, Withdrawals: withdrawals, Wallets: wallets, Recon: recon,
+	mux.Handle(admin.Prefix, admin.New(admin.Deps{Log: log, Admins: service.NewAdmins(d), Idempotency: service.NewIdempotency(d),
+		Console: service.NewConsole(d),
+		Users:   users, Orders: orders, Refunds: refunds, Withdrawals: withdrawals, Wallets: wallets, Recon: recon,
 		Webhooks: webhooks}))
 	mux.Handle("GET /admin", http.RedirectHandler(admin.Prefix, http.StatusMovedPermanently))
 	// Prometheus metrics, outside the v1 API; every request is counted and

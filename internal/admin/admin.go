@@ -36,6 +36,7 @@ const cookieName = "__Host-bursar_admin"
 type Deps struct {
 	Log         *slog.Logger
 	Admins      *service.Admins
+	Idempotency *service.Idempotency
 	Console     *service.Console
 	Users       *service.Users
 	Orders      *service.Orders
@@ -168,7 +169,38 @@ func (s *Server) action(pattern string, h func(w http.ResponseWriter, r *http.Re
 			redirectWith(w, r, back, "error", "Your role is viewer: ask an operator to do this.")
 			return
 		}
+		// A form's one-time key makes it act once: the same form sent again
+		// (a double click, a resubmission) gets the first outcome.
+		key, actor := r.FormValue("key"), sessionOf(r).actor
+		if key != "" {
+			request := []byte(r.URL.Path + "\n" + r.PostForm.Encode())
+			replay, err := s.deps.Idempotency.Begin(r.Context(), actor, "console:"+key, request)
+			switch {
+			case bursar.ErrorCode(err) == bursar.Conflict:
+				redirectWith(w, r, back, "error", "This form was sent already and is still being done; reload the page in a moment.")
+				return
+			case err != nil:
+				s.fail(w, r, err)
+				return
+			case replay != nil:
+				redirectWith(w, r, back, "ok", string(replay.Body))
+				return
+			}
+		}
 		done, err := h(w, r)
+		if key != "" {
+			// Kept with the outcome, even if the browser has gone.
+			ctx := context.WithoutCancel(r.Context())
+			var settle error
+			if err == nil {
+				settle = s.deps.Idempotency.Finish(ctx, actor, "console:"+key, http.StatusOK, []byte(done))
+			} else {
+				settle = s.deps.Idempotency.Forget(ctx, actor, "console:"+key) // refused: it can be fixed and sent again
+			}
+			if settle != nil {
+				s.deps.Log.ErrorContext(ctx, "console form key not settled", "err", settle)
+			}
+		}
 		if err != nil {
 			if bursar.ErrorCode(err) == bursar.Internal || bursar.ErrorCode(err) == bursar.Unavailable {
 				s.deps.Log.ErrorContext(r.Context(), "console action failed", "path", r.URL.Path, "admin", sessionOf(r).admin.Name, "err", err)
@@ -184,7 +216,7 @@ func (s *Server) action(pattern string, h func(w http.ResponseWriter, r *http.Re
 // Prefix, with no dot segments (which a redirect would clean away).
 func safeBack(s string) string {
 	p, _, _ := strings.Cut(s, "?")
-	if !strings.HasPrefix(s, Prefix) || strings.ContainsAny(s, "\\\r\n") ||
+	if _, err := url.Parse(s); err != nil || !strings.HasPrefix(s, Prefix) || strings.ContainsAny(s, "\\\r\n") ||
 		(path.Clean(p) != strings.TrimSuffix(p, "/") && path.Clean(p)+"/" != p) {
 		return Prefix
 	}

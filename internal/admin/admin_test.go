@@ -159,7 +159,7 @@ func newWorld(t *testing.T, db store.DB) *world {
 		wallets: service.NewWallets(d), refunds: service.NewRefunds(d), withdrawals: service.NewWithdrawals(d),
 		webhooks: service.NewWebhooks(d), recon: service.NewRecon(d), console: service.NewConsole(d)}
 	users, items := service.NewUsers(d), service.NewItems(d)
-	srv := admin.New(admin.Deps{Log: d.Log, Admins: w.admins, Console: w.console, Users: users, Orders: w.orders,
+	srv := admin.New(admin.Deps{Log: d.Log, Admins: w.admins, Idempotency: service.NewIdempotency(d), Console: w.console, Users: users, Orders: w.orders,
 		Refunds: w.refunds, Withdrawals: w.withdrawals, Wallets: w.wallets, Recon: w.recon, Webhooks: w.webhooks})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -931,6 +931,64 @@ func TestSignOut(t *testing.T) {
 		// Signing out without a session just goes to the form.
 		if r := w.post("/admin/logout", "", url.Values{}); r.status != http.StatusSeeOther {
 			t.Errorf("signing out with no session = %d", r.status)
+		}
+	})
+}
+
+// TestFormActsOnce: a form sent twice with its one-time key (a double
+// click, a resubmission) adjusts once and answers the first outcome again.
+func TestFormActsOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		before, err := w.wallets.Get(context.Background(), w.platform, "seller")
+		must(t, err)
+		form := url.Values{"account": {"user_cash"}, "amount": {"100.00"}, "reason": {"Goodwill."}, "key": {"K1"},
+			"back": {"/admin/users/seller"}}
+		first, msg1 := w.act("/admin/users/seller/adjustments", w.operator, form)
+		second, msg2 := w.act("/admin/users/seller/adjustments", w.operator, form)
+		after, err := w.wallets.Get(context.Background(), w.platform, "seller")
+		must(t, err)
+		if first != "ok" || second != "ok" || msg1 != msg2 || after.Cash.Amount-before.Cash.Amount != 10_000 {
+			t.Errorf("sent twice: %s %q, %s %q; cash moved %d, want 10000 once", first, msg1, second, msg2,
+				after.Cash.Amount-before.Cash.Amount)
+		}
+		// A refused form can be fixed and sent again under its key.
+		bad := url.Values{"account": {"user_cash"}, "amount": {"abc"}, "reason": {"x"}, "key": {"K2"}, "back": {"/admin/users/seller"}}
+		if kind, _ := w.act("/admin/users/seller/adjustments", w.operator, bad); kind != "error" {
+			t.Errorf("a bad amount: %s", kind)
+		}
+		bad.Set("amount", "1.00")
+		if kind, msg := w.act("/admin/users/seller/adjustments", w.operator, bad); kind != "ok" {
+			t.Errorf("the refused form fixed, under its key: %s %q", kind, msg)
+		}
+	})
+}
+
+// TestReenabledAdminSignsInAgain: disabling an admin ends their sessions,
+// so enabling them again does not bring an old cookie back.
+func TestReenabledAdminSignsInAgain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		_, err := w.admins.SetDisabled(ctx, "alice", true)
+		must(t, err)
+		_, err = w.admins.SetDisabled(ctx, "alice", false)
+		must(t, err)
+		if r := w.get("/admin/", w.operator); r.status != http.StatusSeeOther {
+			t.Errorf("the session from before the disable answers %d, want a redirect to sign in", r.status)
+		}
+	})
+}
+
+// TestUnreadableBack: a return address that does not parse falls back to
+// the console's start, after the action, instead of failing the request.
+func TestUnreadableBack(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		r := w.post("/admin/users/seller/adjustments", w.operator, url.Values{"account": {"user_cash"}, "amount": {"1.00"},
+			"reason": {"x"}, "back": {"/admin/refunds%zz"}})
+		if r.status != http.StatusSeeOther || r.location(t).Path != "/admin/" {
+			t.Errorf("a bad back: %d %s", r.status, r.body)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -33,6 +34,9 @@ var funcs = template.FuncMap{
 		return out.String()
 	},
 	"str": func(v any) string { return fmt.Sprint(v) },
+	// formKey gives each form a one-time key, so a double click or a
+	// resubmitted form acts once (see Server.action).
+	"formKey": rand.Text,
 	// dict passes several values to a shared template.
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,13 +12,21 @@ import (
 	"bursar.dev/bursar/internal/service"
 )
 
-// dbCollector reads the business figures from the database at each
-// scrape, with a deadline: a slow database makes bursar_stats_up 0, not a
-// hung /metrics.
+// dbCollector reads the business figures from the database, with a
+// deadline: a slow database makes bursar_stats_up 0, not a hung /metrics.
+// A reading serves every scrape for statsEvery, and scrapes that come
+// while one is being read wait for it, so however often /metrics is asked
+// for, the database answers at most one set of queries per statsEvery.
 type dbCollector struct {
 	ops     *service.Ops
 	timeout time.Duration
 	log     *slog.Logger
+
+	mu     sync.Mutex
+	last   bursar.OpsStats
+	lastAt time.Time
+	took0  time.Duration
+	err    error
 
 	up, took                    *prometheus.Desc
 	payments, paymentAmount     *prometheus.Desc
@@ -57,13 +66,29 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect implements prometheus.Collector.
-func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+// statsEvery is how long one reading of the database's figures serves.
+const statsEvery = 10 * time.Second
+
+// read returns the figures, reading them again when the last reading is
+// older than statsEvery.
+func (c *dbCollector) read() (bursar.OpsStats, time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.lastAt.IsZero() && time.Since(c.lastAt) < statsEvery {
+		return c.last, c.took0, c.err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	start := time.Now()
-	s, err := c.ops.Stats(ctx)
-	ch <- prometheus.MustNewConstMetric(c.took, prometheus.GaugeValue, time.Since(start).Seconds())
+	c.last, c.err = c.ops.Stats(ctx)
+	c.lastAt, c.took0 = time.Now(), time.Since(start)
+	return c.last, c.took0, c.err
+}
+
+// Collect implements prometheus.Collector.
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	s, took, err := c.read()
+	ch <- prometheus.MustNewConstMetric(c.took, prometheus.GaugeValue, took.Seconds())
 	if err != nil {
 		c.log.Warn("metrics: figures not read from the database", "err", err)
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)

@@ -54,8 +54,8 @@ func (s *Admins) List(ctx context.Context) ([]bursar.Admin, error) {
 	return list, err
 }
 
-// SetDisabled disables an admin (ending no sessions at once: each is
-// refused at its next request) or enables one again.
+// SetDisabled disables an admin, ending their sessions, or enables one
+// again, who must then sign in anew.
 func (s *Admins) SetDisabled(ctx context.Context, name string, disabled bool) (bursar.Admin, error) {
 	var a bursar.Admin
 	err := s.deps.DB.InTx(ctx, func(tx store.Tx) error {
@@ -70,6 +70,9 @@ func (s *Admins) SetDisabled(ctx context.Context, name string, disabled bool) (b
 			a.DisabledAt, action = now, "admin.disable"
 		}
 		if err := tx.AdminUpdate(ctx, a); err != nil {
+			return err
+		}
+		if err := tx.AdminSessionsEnd(ctx, name); err != nil {
 			return err
 		}
 		return audit(ctx, tx, bursar.Actor{}, action, "admin:"+name, "", now)

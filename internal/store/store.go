@@ -268,6 +268,8 @@ type Tx interface {
 	AdminSessionGet(ctx context.Context, hash string) (bursar.AdminSession, error)
 	// AdminSessionDelete removes a session, if there is one.
 	AdminSessionDelete(ctx context.Context, hash string) error
+	// AdminSessionsEnd removes every session of an admin.
+	AdminSessionsEnd(ctx context.Context, admin string) error
 
 	// AuditList returns audit entries matching f, newest first, at most
 	// f.Limit, and whether there are more.

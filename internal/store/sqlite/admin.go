@@ -110,6 +110,14 @@ func (t *tx) AdminSessionDelete(ctx context.Context, hash string) error {
 	return nil
 }
 
+// AdminSessionsEnd implements store.Tx.
+func (t *tx) AdminSessionsEnd(ctx context.Context, admin string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_name = ?`, admin); err != nil {
+		return translate(fmt.Errorf("end sessions of %s: %w", admin, err))
+	}
+	return nil
+}
+
 // AuditList implements store.Tx.
 func (t *tx) AuditList(ctx context.Context, f bursar.AuditFilter) ([]bursar.AuditEntry, bool, error) {
 	if f.Limit < 1 {

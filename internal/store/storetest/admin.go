@@ -341,6 +341,27 @@ func testAdminSessions(t *testing.T, h Harness) {
 			t.Errorf("the other session: %v", err)
 		}
 	})
+
+	t.Run("ending an admin's sessions leaves other admins' alone", func(t *testing.T) {
+		db := h.Open(t)
+		mustAdmins(t, db, newAdmin("bob"), newAdmin("eve"))
+		for _, s := range []bursar.AdminSession{session("b1", "bob", t0, time.Hour), session("b2", "bob", t0, time.Hour),
+			session("e1", "eve", t0, time.Hour)} {
+			if err := insert(db, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.InTx(ctx, func(tx store.Tx) error { return tx.AdminSessionsEnd(ctx, "bob") }); err != nil {
+			t.Fatalf("AdminSessionsEnd(bob): %v", err)
+		}
+		for _, hash := range []string{"b1", "b2"} {
+			_, err := get(db, hash)
+			wantCode(t, "bob's session "+hash+" after the end", err, bursar.NotFound)
+		}
+		if _, err := get(db, "e1"); err != nil {
+			t.Errorf("eve's session: %v", err)
+		}
+	})
 }
 
 func testAuditList(t *testing.T, h Harness) {
