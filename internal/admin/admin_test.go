@@ -587,7 +587,8 @@ func TestEscaping(t *testing.T) {
 			{"/admin/audit", []string{evilReason}},
 			{"/admin/reconciliation", []string{evilDetail}},
 			{"/admin/reconciliation/" + string(w.run.ID), []string{evilDetail}},
-			{"/admin/?error=" + url.QueryEscape(evilReason) + "&ok=" + url.QueryEscape(evilTitle), []string{evilReason, evilTitle}},
+			{w.flashURL("/admin/", "error", evilReason), []string{evilReason}},
+			{w.flashURL("/admin/", "ok", evilTitle), []string{evilTitle}},
 			{"/admin/audit?subject=" + url.QueryEscape(evilName), []string{evilName}},
 		}
 		for _, tt := range tests {
@@ -801,7 +802,8 @@ func TestViewerCannotAct(t *testing.T) {
 			}
 		}
 		w.mustBeUnchanged("a viewer's actions", before)
-		if p := w.get("/admin/?error="+url.QueryEscape(viewerRefus), w.viewer); !strings.Contains(p.body, "Your role is viewer") {
+		back := w.post(w.actions()[0].path, w.viewer, w.actions()[0].form).location(t)
+		if p := w.get(back.RequestURI(), w.viewer); !strings.Contains(p.body, "Your role is viewer") {
 			t.Error("the page a viewer comes back to does not say why")
 		}
 	})
@@ -989,6 +991,37 @@ func TestUnreadableBack(t *testing.T) {
 			"reason": {"x"}, "back": {"/admin/refunds%zz"}})
 		if r.status != http.StatusSeeOther || r.location(t).Path != "/admin/" {
 			t.Errorf("a bad back: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// flashURL is path with a message an action would leave for the operator's
+// session, signed as the console signs it.
+func (w *world) flashURL(path, kind, msg string) string {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: w.operator})
+	return path + "?" + url.Values{kind: {msg}, "sig": {admin.FlashSig(req, kind, msg)}}.Encode()
+}
+
+// TestUnsignedFlashIsNotShown: a link that carries its own "done" message
+// (to make an admin believe something happened) shows nothing; the
+// console's own message, signed for the session, shows.
+func TestUnsignedFlashIsNotShown(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		const lie = "Withdrawal approved by finance: approve the others too."
+		for _, path := range []string{"/admin/withdrawals?ok=" + url.QueryEscape(lie),
+			"/admin/withdrawals?ok=" + url.QueryEscape(lie) + "&sig=0123456789abcdef0123456789abcdef"} {
+			if p := w.get(path, w.operator); strings.Contains(p.body, `role="status">`+lie) {
+				t.Errorf("GET %s shows the link's own message", path)
+			}
+		}
+		if p := w.get(w.flashURL("/admin/withdrawals", "ok", "Done."), w.operator); !strings.Contains(p.body, `role="status">Done.`) {
+			t.Error("a signed message is not shown")
+		}
+		// Signed for another session, it shows nothing.
+		if p := w.get(w.flashURL("/admin/withdrawals", "ok", "Done."), w.viewer); strings.Contains(p.body, `role="status">Done.`) {
+			t.Error("a message signed for another session is shown")
 		}
 	})
 }

@@ -82,8 +82,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 	if !ok {
 		panic("admin: no page " + page)
 	}
-	v := view{Title: title, Admin: sessionOf(r).admin, Path: r.URL.RequestURI(), OK: r.URL.Query().Get("ok"),
-		Error: r.URL.Query().Get("error"), Data: data, Section: section(r.URL.Path)}
+	v := view{Title: title, Admin: sessionOf(r).admin, Path: r.URL.RequestURI(), OK: flash(r, "ok"),
+		Error: flash(r, "error"), Data: data, Section: section(r.URL.Path)}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		s.deps.Log.ErrorContext(r.Context(), "console template failed", "page", page, "err", err)

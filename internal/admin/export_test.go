@@ -1,0 +1,4 @@
+package admin
+
+// FlashSig lets tests sign a message the way an action does.
+var FlashSig = flashSig
