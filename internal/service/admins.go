@@ -16,6 +16,11 @@ type Admins struct{ deps Deps }
 // NewAdmins returns the admin use cases.
 func NewAdmins(d Deps) *Admins { return &Admins{deps: d} }
 
+// commandLine is who makes, disables and enables admins: only someone with
+// the server's database, through the command line, so the audit log names
+// it "platform:cli" rather than a job's "system".
+var commandLine = bursar.Actor{Kind: bursar.CredentialPlatform, Credential: "cli"}
+
 // SessionTTL is how long a console session lasts without signing in again.
 const SessionTTL = 12 * time.Hour
 
@@ -39,7 +44,7 @@ func (s *Admins) Create(ctx context.Context, name, password string, role bursar.
 		if err := tx.AdminInsert(ctx, a); err != nil {
 			return err
 		}
-		return audit(ctx, tx, bursar.Actor{}, "admin.create", "admin:"+name, string(role), a.CreatedAt)
+		return audit(ctx, tx, commandLine, "admin.create", "admin:"+name, string(role), a.CreatedAt)
 	})
 	return a, err
 }
@@ -75,7 +80,7 @@ func (s *Admins) SetDisabled(ctx context.Context, name string, disabled bool) (b
 		if err := tx.AdminSessionsEnd(ctx, name); err != nil {
 			return err
 		}
-		return audit(ctx, tx, bursar.Actor{}, action, "admin:"+name, "", now)
+		return audit(ctx, tx, commandLine, action, "admin:"+name, "", now)
 	})
 	return a, err
 }

@@ -113,8 +113,8 @@ func TestAdminCreate(t *testing.T) {
 		if _, _, err := admins.SignIn(ctx, "alice", "another password"); bursar.ErrorCode(err) != bursar.Forbidden {
 			t.Errorf("the conflicting Create changed alice's password: %v", err)
 		}
-		if got := auditOf(t, b, console, "admin:bob"); strings.Join(got, ",") != "system admin.create" {
-			t.Errorf("bob's audit = %q, want one system admin.create", got)
+		if got := auditOf(t, b, console, "admin:bob"); strings.Join(got, ",") != "platform:cli admin.create" {
+			t.Errorf("bob's audit = %q, want one platform:cli admin.create", got)
 		}
 		entries, _, err := console.Audit(ctx, b.platform, bursar.AuditFilter{Subject: "admin:bob", Limit: 1})
 		must(t, err)
@@ -166,7 +166,7 @@ func TestAdminSignIn(t *testing.T) {
 		}
 
 		want := []string{"system admin.sign_in_failed", "system admin.sign_in_failed", "admin:alice admin.sign_in",
-			"admin:alice admin.sign_in", "system admin.create"}
+			"admin:alice admin.sign_in", "platform:cli admin.create"}
 		if got := auditOf(t, b, console, "admin:alice"); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("alice's audit, newest first = %q\nwant %q", got, want)
 		}
@@ -296,8 +296,8 @@ func TestAdminDisabled(t *testing.T) {
 			t.Errorf("sign in once enabled again: %v", err)
 		}
 		got := auditOf(t, b, console, "admin:alice")
-		want := []string{"admin:alice admin.sign_in", "system admin.enable", "system admin.sign_in_failed",
-			"system admin.sign_in_refused", "system admin.disable", "admin:alice admin.sign_in", "system admin.create"}
+		want := []string{"admin:alice admin.sign_in", "platform:cli admin.enable", "system admin.sign_in_failed",
+			"system admin.sign_in_refused", "platform:cli admin.disable", "admin:alice admin.sign_in", "platform:cli admin.create"}
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("alice's audit, newest first = %q\nwant %q", got, want)
 		}
