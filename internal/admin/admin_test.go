@@ -1025,3 +1025,16 @@ func TestUnsignedFlashIsNotShown(t *testing.T) {
 		}
 	})
 }
+
+// TestStaticFiles: the stylesheet is served to anyone, a folder is not
+// listed.
+func TestStaticFiles(t *testing.T) {
+	srv := admin.New(admin.Deps{})
+	for path, want := range map[string]int{"/admin/static/style.css": http.StatusOK, "/admin/static/": http.StatusNotFound} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s = %d, want %d", path, rec.Code, want)
+		}
+	}
+}

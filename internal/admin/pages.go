@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,8 +12,6 @@ import (
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/service"
 )
-
-func jsonIndent(out *bytes.Buffer, b []byte) error { return json.Indent(out, b, "", "  ") }
 
 // The dashboard: today's money, the queues, and payments per hour.
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {

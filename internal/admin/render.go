@@ -25,15 +25,6 @@ var funcs = template.FuncMap{
 		return t.In(beijing).Format("2006-01-02 15:04:05")
 	},
 	"date": func(t time.Time) string { return t.In(beijing).Format(time.DateOnly) },
-	"ms":   func(d time.Duration) int64 { return d.Milliseconds() },
-	"json": func(b []byte) string {
-		var out bytes.Buffer
-		if err := jsonIndent(&out, b); err != nil {
-			return string(b)
-		}
-		return out.String()
-	},
-	"str": func(v any) string { return fmt.Sprint(v) },
 	// formKey gives each form a one-time key, so a double click or a
 	// resubmitted form acts once (see Server.action).
 	"formKey": rand.Text,
