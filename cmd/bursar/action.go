@@ -9,8 +9,13 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/service"
 )
+
+// operator is who the command line acts as: the platform, named "cli" in
+// the audit log.
+var operator = bursar.Actor{Kind: bursar.CredentialPlatform, Credential: "cli"}
 
 // tabler is a result that prints itself as a table: cols writes one
 // tab-separated row.

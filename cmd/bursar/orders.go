@@ -14,14 +14,6 @@ import (
 	"bursar.dev/bursar/internal/wire"
 )
 
-// The order states and types the filters accept.
-var (
-	orderStatuses = []bursar.OrderStatus{bursar.OrderPending, bursar.OrderPaid, bursar.OrderCompleted,
-		bursar.OrderRefundRequested, bursar.OrderRefunded, bursar.OrderClosed,
-		bursar.OrderRequested, bursar.OrderProcessing, bursar.OrderSucceeded, bursar.OrderFailed}
-	orderTypes = []bursar.OrderType{bursar.OrderPurchase, bursar.OrderTopup, bursar.OrderWithdrawal}
-)
-
 func ordersCommand(getenv func(string) string) *cli.Command {
 	return &cli.Command{
 		Name:  "orders",
@@ -46,8 +38,8 @@ func ordersCommand(getenv func(string) string) *cli.Command {
 				Flags: withJSON(getenv,
 					&cli.StringFlag{Name: "buyer", Usage: "only orders this user bought (for top-ups and withdrawals: made)"},
 					&cli.StringFlag{Name: "seller", Usage: "only orders this user sold"},
-					&cli.StringFlag{Name: "status", Usage: "only orders in this state: " + joinStrings(orderStatuses)},
-					&cli.StringFlag{Name: "type", Usage: "only orders of this type: " + joinStrings(orderTypes)},
+					&cli.StringFlag{Name: "status", Usage: "only orders in this state: " + joinStrings(bursar.OrderStatuses)},
+					&cli.StringFlag{Name: "type", Usage: "only orders of this type: " + joinStrings(bursar.OrderTypes)},
 					&cli.IntFlag{Name: "limit", Value: 20, Usage: "at most this many (1 to 100)"},
 					&cli.StringFlag{Name: "after", Usage: "the next page: orders older than this order ID"},
 				),
@@ -56,10 +48,10 @@ func ordersCommand(getenv func(string) string) *cli.Command {
 						Status: bursar.OrderStatus(cmd.String("status")), Type: bursar.OrderType(cmd.String("type")),
 						After: bursar.OrderID(cmd.String("after")), Limit: int(cmd.Int("limit"))}
 					switch {
-					case f.Status != "" && !slices.Contains(orderStatuses, f.Status):
-						return nil, usageError{fmt.Errorf("--status is one of %s, not %q", joinStrings(orderStatuses), f.Status)}
-					case f.Type != "" && !slices.Contains(orderTypes, f.Type):
-						return nil, usageError{fmt.Errorf("--type is one of %s, not %q", joinStrings(orderTypes), f.Type)}
+					case f.Status != "" && !slices.Contains(bursar.OrderStatuses, f.Status):
+						return nil, usageError{fmt.Errorf("--status is one of %s, not %q", joinStrings(bursar.OrderStatuses), f.Status)}
+					case f.Type != "" && !slices.Contains(bursar.OrderTypes, f.Type):
+						return nil, usageError{fmt.Errorf("--type is one of %s, not %q", joinStrings(bursar.OrderTypes), f.Type)}
 					case f.Limit < 1 || f.Limit > 100:
 						return nil, usageError{fmt.Errorf("--limit is between 1 and 100, not %d", f.Limit)}
 					}

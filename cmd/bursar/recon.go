@@ -19,11 +19,6 @@ import (
 	"bursar.dev/bursar/internal/wire"
 )
 
-// cliActor is who the recon command acts as: an operator with the
-// database, so the platform's rights; runs and resolutions record it as
-// "platform:cli".
-var cliActor = bursar.Actor{Kind: bursar.CredentialPlatform, Credential: "cli"}
-
 // reconChannelFlags say where the channels are: by default the sandboxes
 // that `bursar serve --sandbox` runs, through the adapter configuration it
 // wrote under --data-dir (serve must be running, at the address it wrote
@@ -165,7 +160,7 @@ func reconCommand(getenv func(string) string) *cli.Command {
 			defer db.Close()
 			errw := cmd.Root().ErrWriter
 			lastTenth := -1
-			run, excs, err := recon.Run(ctx, cliActor, name, day, func(done, total int) {
+			run, excs, err := recon.Run(ctx, operator, name, day, func(done, total int) {
 				// One line per tenth of the file: enough for a long bill,
 				// quiet for a short one.
 				if total == 0 {
@@ -241,7 +236,7 @@ func reconListCommand(getenv func(string) string) *cli.Command {
 			}
 			defer db.Close()
 			if id := cmd.Args().First(); id != "" {
-				run, excs, err := recon.Get(ctx, cliActor, bursar.ReconRunID(id))
+				run, excs, err := recon.Get(ctx, operator, bursar.ReconRunID(id))
 				if err != nil {
 					return cliError(err)
 				}
@@ -253,7 +248,7 @@ func reconListCommand(getenv func(string) string) *cli.Command {
 					return usageError{fmt.Errorf("--date %q: %s", v, bursar.ErrorMessage(err))}
 				}
 			}
-			runs, _, err := recon.List(ctx, cliActor, f)
+			runs, _, err := recon.List(ctx, operator, f)
 			if err != nil {
 				return cliError(err)
 			}
@@ -297,7 +292,7 @@ func reconResolveCommand(getenv func(string) string) *cli.Command {
 				return err
 			}
 			defer db.Close()
-			e, err := recon.Resolve(ctx, cliActor, bursar.ReconExceptionID(id), action, cmd.String("note"))
+			e, err := recon.Resolve(ctx, operator, bursar.ReconExceptionID(id), action, cmd.String("note"))
 			if err != nil {
 				return cliError(err)
 			}

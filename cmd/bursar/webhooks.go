@@ -17,10 +17,6 @@ import (
 	"bursar.dev/bursar/internal/wire"
 )
 
-// operator is who the command line acts as: the platform, named "cli" in
-// the audit log.
-var operator = bursar.Actor{Kind: bursar.CredentialPlatform, Credential: "cli"}
-
 func webhooksCommand(getenv func(string) string) *cli.Command {
 	withDB := func(flags ...cli.Flag) []cli.Flag {
 		return append(append(dbFlags(getenv), &cli.BoolFlag{Name: "json", Usage: "print JSON"}), flags...)

@@ -97,9 +97,7 @@ func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"Orders": orders, "Q": term, "Status": f.Status, "Type": f.Type, "More": more,
-		"Statuses": []bursar.OrderStatus{bursar.OrderPending, bursar.OrderPaid, bursar.OrderRefundRequested, bursar.OrderCompleted,
-			bursar.OrderRefunded, bursar.OrderClosed, bursar.OrderRequested, bursar.OrderProcessing, bursar.OrderSucceeded, bursar.OrderFailed},
-		"Types": []bursar.OrderType{bursar.OrderPurchase, bursar.OrderTopup, bursar.OrderWithdrawal}}
+		"Statuses": bursar.OrderStatuses, "Types": bursar.OrderTypes}
 	if err != nil {
 		data["Problem"] = bursar.ErrorMessage(err)
 	}
@@ -118,10 +116,9 @@ func isDigits(s string) bool {
 // timelineItem is one thing that happened to an order: an event sent to
 // the platform, or an entry of the audit log.
 type timelineItem struct {
-	At    time.Time
-	What  string
-	Who   string
-	Event *bursar.Event
+	At   time.Time
+	What string
+	Who  string
 }
 
 // An order's page: what it is, what happened to it, its money and what the
@@ -164,9 +161,8 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 	// Both lists come newest first; oldest first keeps things that happened
 	// in the same millisecond in their order through the stable sort.
 	timeline := []timelineItem{{At: o.CreatedAt, What: "created (" + string(o.Type) + ")"}}
-	for i := range slices.Backward(events) {
-		e := &events[i]
-		timeline = append(timeline, timelineItem{At: e.At, What: string(e.Type), Who: "event #" + strconv.FormatInt(e.Seq, 10), Event: e})
+	for _, e := range slices.Backward(events) {
+		timeline = append(timeline, timelineItem{At: e.At, What: string(e.Type), Who: "event #" + strconv.FormatInt(e.Seq, 10)})
 	}
 	for _, a := range slices.Backward(audit) {
 		timeline = append(timeline, timelineItem{At: a.At, What: a.Action + ": " + a.Detail, Who: a.Actor})
@@ -182,7 +178,7 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 		deliveries = append(deliveries, ds...)
 	}
 	s.render(w, r, "order", "Order "+o.No, map[string]any{"O": o, "Entries": entries, "Payments": payments, "Refunds": refunds,
-		"Notices": notices, "Timeline": timeline, "Deliveries": deliveries, "Events": events})
+		"Notices": notices, "Timeline": timeline, "Deliveries": deliveries})
 }
 
 // The refund queue: waiting for a decision, or for the channel.

@@ -55,6 +55,15 @@ const (
 	OrderFailed     OrderStatus = "failed"     // rejected or refused by the channel; funds returned
 )
 
+// OrderStatuses lists every order status: a purchase's, then a
+// withdrawal's; OrderTypes every order type. For filters to check against
+// and show.
+var (
+	OrderStatuses = []OrderStatus{OrderPending, OrderPaid, OrderRefundRequested, OrderCompleted, OrderRefunded, OrderClosed,
+		OrderRequested, OrderProcessing, OrderSucceeded, OrderFailed}
+	OrderTypes = []OrderType{OrderPurchase, OrderTopup, OrderWithdrawal}
+)
+
 // orderTransitions lists, for each state, the states it may move to.
 var orderTransitions = map[OrderStatus][]OrderStatus{
 	OrderPending:         {OrderPaid, OrderCompleted, OrderClosed}, // a top-up completes when paid
