@@ -62,3 +62,8 @@ func oneArg(cmd *cli.Command, what string) (string, error) {
 	}
 	return cmd.Args().First(), nil
 }
+
+// withJSON is the database flags, --json and a command's own flags.
+func withJSON(getenv func(string) string, flags ...cli.Flag) []cli.Flag {
+	return append(append(dbFlags(getenv), &cli.BoolFlag{Name: "json", Usage: "print JSON, as the API shows it"}), flags...)
+}

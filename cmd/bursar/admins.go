@@ -18,9 +18,7 @@ import (
 
 // adminsCommand manages the people who sign in to the console at /admin.
 func adminsCommand(getenv func(string) string) *cli.Command {
-	withDB := func(flags ...cli.Flag) []cli.Flag {
-		return append(append(dbFlags(getenv), &cli.BoolFlag{Name: "json", Usage: "print JSON"}), flags...)
-	}
+	withDB := func(flags ...cli.Flag) []cli.Flag { return withJSON(getenv, flags...) }
 	return &cli.Command{
 		Name:  "admins",
 		Usage: "the people who sign in to the console at /admin",

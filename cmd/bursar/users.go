@@ -11,11 +11,6 @@ import (
 	"bursar.dev/bursar/internal/wire"
 )
 
-// withJSON is the database flags, --json and a command's own flags.
-func withJSON(getenv func(string) string, flags ...cli.Flag) []cli.Flag {
-	return append(append(dbFlags(getenv), &cli.BoolFlag{Name: "json", Usage: "print JSON, as the API shows it"}), flags...)
-}
-
 func usersCommand(getenv func(string) string) *cli.Command {
 	return &cli.Command{
 		Name:  "users",

@@ -18,9 +18,7 @@ import (
 )
 
 func webhooksCommand(getenv func(string) string) *cli.Command {
-	withDB := func(flags ...cli.Flag) []cli.Flag {
-		return append(append(dbFlags(getenv), &cli.BoolFlag{Name: "json", Usage: "print JSON"}), flags...)
-	}
+	withDB := func(flags ...cli.Flag) []cli.Flag { return withJSON(getenv, flags...) }
 	return &cli.Command{
 		Name:  "webhooks",
 		Usage: "webhook endpoints, events and their deliveries",
