@@ -16,3 +16,14 @@ func (db *DB) QueryInt(ctx context.Context, query string) (int64, error) {
 	err := db.read.QueryRowContext(ctx, query).Scan(&n)
 	return n, err
 }
+
+// Queued is how many write transactions wait for the committer.
+func (db *DB) Queued() int { return len(db.commit.queue) }
+
+// Batches is how many transactions the committer committed with more than
+// one member.
+func (db *DB) Batches() int64 { return db.commit.batches.Load() }
+
+// FailNextBatch makes the next batch fail as a whole just before its commit,
+// as a full disk would.
+func (db *DB) FailNextBatch() { db.commit.failNext.Store(true) }
