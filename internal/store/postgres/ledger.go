@@ -84,6 +84,16 @@ func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) e
 		if res.RowsAffected() == 1 {
 			return nil
 		}
+		if !retried && (d.Amount >= 0 || d.Account.MayGoNegative()) {
+			// An account named for the first time – every order's escrow
+			// is – is created holding the amount. When another transaction
+			// created it after the update above looked, the update is
+			// retried on its rows.
+			if created, err := t.accountCreate(ctx, d.Account, d.Currency, e, shard, d.Amount); err != nil || created {
+				return err
+			}
+			continue
+		}
 		currency, found, err := t.accountCurrency(ctx, d.Account)
 		switch {
 		case err != nil:
@@ -93,7 +103,7 @@ func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) e
 		case retried:
 			return insufficient(d.Account)
 		case !found:
-			if err := t.accountCreate(ctx, d.Account, d.Currency, e); err != nil {
+			if _, err := t.accountCreate(ctx, d.Account, d.Currency, e, shard, 0); err != nil {
 				return err
 			}
 		}
@@ -169,23 +179,29 @@ func (t *tx) accountCurrency(ctx context.Context, a bursar.AccountID) (bursar.Cu
 	return c, true, nil
 }
 
-// accountCreate creates an account and its balance rows. Another transaction
-// may create the same account at the same moment: the insert then waits for
-// it and does nothing, and the caller's retried update uses its rows.
-func (t *tx) accountCreate(ctx context.Context, a bursar.AccountID, c bursar.Currency, e bursar.Entry) error {
+// accountCreate creates an account, unless it exists, with its balance rows
+// empty but for the given shard, which holds amount. It reports whether it
+// created the account. Another transaction may create the same account at
+// the same moment: the insert then waits for it and does nothing, and the
+// caller's retried update uses its rows.
+func (t *tx) accountCreate(ctx context.Context, a bursar.AccountID, c bursar.Currency, e bursar.Entry,
+	shard int, amount bursar.Amount) (bool, error) {
 	const q = `INSERT INTO accounts (id, currency, may_go_negative, shards, created_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO NOTHING`
-	if _, err := t.tx.Exec(ctx, q, a, c, a.MayGoNegative(), a.Shards(), e.PostedAt); err != nil {
-		return translate(fmt.Errorf("create account %s: %w", a, err))
+	res, err := t.tx.Exec(ctx, q, a, c, a.MayGoNegative(), a.Shards(), e.PostedAt)
+	if err != nil {
+		return false, translate(fmt.Errorf("create account %s: %w", a, err))
 	}
-	for shard := range a.Shards() {
-		const q = `INSERT INTO account_balances (account_id, shard, currency, may_go_negative) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (account_id, shard) DO NOTHING`
-		if _, err := t.tx.Exec(ctx, q, a, shard, c, a.MayGoNegative()); err != nil {
-			return translate(fmt.Errorf("create balance of %s: %w", a, err))
-		}
+	if res.RowsAffected() == 0 {
+		return false, nil
 	}
-	return nil
+	const qb = `INSERT INTO account_balances (account_id, shard, currency, may_go_negative, balance, version)
+		SELECT $1, s, $2, $3, CASE WHEN s = $4 THEN $5::bigint ELSE 0 END, CASE WHEN s = $4 THEN 1 ELSE 0 END
+		FROM generate_series(0, $6::int - 1) AS s`
+	if _, err := t.tx.Exec(ctx, qb, a, c, a.MayGoNegative(), shard, amount, a.Shards()); err != nil {
+		return false, translate(fmt.Errorf("create balance of %s: %w", a, err))
+	}
+	return true, nil
 }
 
 // EntryGet implements store.Tx.

@@ -73,27 +73,31 @@ func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) e
 	const q = `UPDATE account_balances SET balance = balance + ?1, version = version + 1
 		WHERE account_id = ?2 AND shard = ?3 AND currency = ?4 AND (may_go_negative OR balance + ?1 >= 0)`
 	shard := d.Account.ShardFor(e.Key)
-	for created := false; ; created = true {
-		res, err := t.tx.ExecContext(ctx, q, d.Amount, d.Account, shard, d.Currency)
-		if err != nil {
-			return translate(fmt.Errorf("update balance of %s: %w", d.Account, err))
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
-		}
-		currency, found, err := t.accountCurrency(ctx, d.Account)
-		switch {
-		case err != nil:
-			return err
-		case found && currency != d.Currency:
-			return bursar.Errorf(bursar.Invalid, "The account %s holds %s, not %s.", d.Account, currency, d.Currency)
-		case found || created:
-			return insufficient(d.Account)
-		}
-		if err := t.accountCreate(ctx, d.Account, d.Currency, e); err != nil {
+	res, err := t.tx.ExecContext(ctx, q, d.Amount, d.Account, shard, d.Currency)
+	if err != nil {
+		return translate(fmt.Errorf("update balance of %s: %w", d.Account, err))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if d.Amount >= 0 || d.Account.MayGoNegative() {
+		// An account named for the first time – every order's escrow is –
+		// is created holding the amount.
+		if created, err := t.accountCreate(ctx, d.Account, d.Currency, e, shard, d.Amount); err != nil || created {
 			return err
 		}
 	}
+	// Only one transaction writes at a time, so the update found no row
+	// because the account holds another currency, holds too little, or
+	// does not exist and may not start below zero.
+	currency, found, err := t.accountCurrency(ctx, d.Account)
+	switch {
+	case err != nil:
+		return err
+	case found && currency != d.Currency:
+		return bursar.Errorf(bursar.Invalid, "The account %s holds %s, not %s.", d.Account, currency, d.Currency)
+	}
+	return insufficient(d.Account)
 }
 
 // balanceTake debits a sharded account that may not go negative, taking from
@@ -162,23 +166,32 @@ func (t *tx) accountCurrency(ctx context.Context, a bursar.AccountID) (bursar.Cu
 	return c, true, nil
 }
 
-// accountCreate creates an account and its balance rows. Another transaction
-// may create the same account at the same moment: the insert then waits for
-// it and does nothing, and the caller's retried update uses its rows.
-func (t *tx) accountCreate(ctx context.Context, a bursar.AccountID, c bursar.Currency, e bursar.Entry) error {
+// accountCreate creates an account, unless it exists, with its balance rows
+// empty but for the given shard, which holds amount. It reports whether it
+// created the account.
+func (t *tx) accountCreate(ctx context.Context, a bursar.AccountID, c bursar.Currency, e bursar.Entry,
+	shard int, amount bursar.Amount) (bool, error) {
 	const q = `INSERT INTO accounts (id, currency, may_go_negative, shards, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`
-	if _, err := t.tx.ExecContext(ctx, q, a, c, a.MayGoNegative(), a.Shards(), ms(e.PostedAt)); err != nil {
-		return translate(fmt.Errorf("create account %s: %w", a, err))
+	res, err := t.tx.ExecContext(ctx, q, a, c, a.MayGoNegative(), a.Shards(), ms(e.PostedAt))
+	if err != nil {
+		return false, translate(fmt.Errorf("create account %s: %w", a, err))
 	}
-	for shard := range a.Shards() {
-		const q = `INSERT INTO account_balances (account_id, shard, currency, may_go_negative) VALUES (?, ?, ?, ?)
-			ON CONFLICT (account_id, shard) DO NOTHING`
-		if _, err := t.tx.ExecContext(ctx, q, a, shard, c, a.MayGoNegative()); err != nil {
-			return translate(fmt.Errorf("create balance of %s: %w", a, err))
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	for s := range a.Shards() {
+		balance, version := bursar.Amount(0), 0
+		if s == shard {
+			balance, version = amount, 1
+		}
+		const q = `INSERT INTO account_balances (account_id, shard, currency, may_go_negative, balance, version)
+			VALUES (?, ?, ?, ?, ?, ?)`
+		if _, err := t.tx.ExecContext(ctx, q, a, s, c, a.MayGoNegative(), balance, version); err != nil {
+			return false, translate(fmt.Errorf("create balance of %s: %w", a, err))
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // EntryGet implements store.Tx.
