@@ -70,6 +70,9 @@ func (h *histogram) quantile(q float64) time.Duration {
 	}
 	rank := uint64(q*float64(h.n) + 0.999999)
 	rank = min(max(rank, 1), h.n)
+	if rank == h.n {
+		return h.max // kept exactly
+	}
 	var seen uint64
 	for i, c := range h.counts {
 		if seen += c; seen >= rank {

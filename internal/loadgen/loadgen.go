@@ -157,11 +157,11 @@ func (r *runner) work(ctx context.Context, w *worker) {
 
 // worker is one client: one request in flight at a time, its own random
 // draws, buffers and latency histograms, so the hot path takes no lock but
-// the paid-order pool's.
+// the order pools'.
 type worker struct {
-	r       *runner
-	c       *conn
-	rng     *rand.Rand
+	r     *runner
+	c     *conn
+	rng   *rand.Rand
 	buyer int // index of the buyer this client buys as
 	stats map[Op]*opStats
 }
