@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			refundsCommand(getenv),
 			withdrawalsCommand(getenv),
 			demoCommand(getenv),
+			benchCommand(getenv),
 		},
 		// Errors are returned, not turned into os.Exit inside the library,
 		// so run stays testable and main alone decides the exit code.

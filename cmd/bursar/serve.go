@@ -182,7 +182,7 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	mux.Handle("/", api.New(api.Deps{Log: log, Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Idempotency: service.NewIdempotency(d), Refunds: refunds, Reviews: reviews,
 		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d),
-		Webhooks: webhooks, Recon: recon, Ops: ops}))
+		Webhooks: webhooks, Recon: recon, Ops: ops, Ledger: service.NewLedger(d)}))
 	// The two existing APIs, verbatim, over the same core.
 	mux.Handle(seed1.Prefix, seed1.New(seed1.Deps{Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Refunds: refunds, Reviews: reviews, Entitlements: entitlements, Withdrawals: withdrawals,

@@ -30,6 +30,7 @@ type Deps struct {
 	Webhooks      *service.Webhooks
 	Recon         *service.Recon
 	Ops           *service.Ops
+	Ledger        *service.Ledger
 }
 
 // Server serves the API.
@@ -107,6 +108,7 @@ func New(d Deps) *Server {
 	s.handle("GET /v1/reconciliations/{id}", s.private(s.handleReconGet))
 	s.handle("GET /v1/reconciliation_exceptions", s.private(s.handleReconExceptionList))
 	s.handle("POST /v1/reconciliation_exceptions/{id}/resolve", s.private(s.handleReconExceptionResolve))
+	s.handle("GET /v1/ledger/verification", s.private(s.handleLedgerVerification))
 
 	s.handle("GET /openapi.json", s.handleOpenAPI)
 	s.handle("GET /docs", s.handleDocs)

@@ -46,7 +46,7 @@ func newClient(t *testing.T, db store.DB) *client {
 		Orders: service.NewOrders(d), Wallets: service.NewWallets(d), Idempotency: service.NewIdempotency(d),
 		Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d), Entitlements: service.NewEntitlements(d),
 		Withdrawals: service.NewWithdrawals(d), Notifications: service.NewNotifications(d), Webhooks: service.NewWebhooks(d),
-		Recon: service.NewRecon(d)})
+		Recon: service.NewRecon(d), Ledger: service.NewLedger(d)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() { dbtest.Verify(t, db) })

@@ -88,6 +88,8 @@ func TestAnotherUsersObjects(t *testing.T) {
 			"GET /v1/reconciliations/{id}":                    {"GET", "/v1/reconciliations/rcn_x", ""},
 			"GET /v1/reconciliation_exceptions":               {"GET", "/v1/reconciliation_exceptions?status=open", ""},
 			"POST /v1/reconciliation_exceptions/{id}/resolve": {"POST", "/v1/reconciliation_exceptions/rex_x/resolve", `{"action":"accept","note":"x"}`},
+			// So is the ledger: its report names every account.
+			"GET /v1/ledger/verification": {"GET", "/v1/ledger/verification", ""},
 		}
 		for _, route := range c.server.Routes() {
 			if _, ok := walk[route]; !ok {

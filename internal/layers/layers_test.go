@@ -61,6 +61,9 @@ var rules = []rule{
 	{"internal/wire", []string{"internal/store", "internal/service", "internal/api", "internal/compat", "internal/admin",
 		"internal/channel", "internal/webhook", "net/http"},
 		"the outside's JSON objects are built from the domain alone"},
+	{"internal/loadgen", []string{"internal/store", "internal/service", "internal/api", "internal/compat", "internal/admin",
+		"internal/channel", "internal/webhook", "internal/metrics"},
+		"the load generator is a client of the HTTP API: it measures what a platform's backend sees, not the code behind it"},
 	{"internal/", []string{"cmd/"},
 		"only main wires things together"},
 }
