@@ -6,7 +6,9 @@
 // the first to need it starts it, under a file lock, and a detached reaper
 // stops and removes it once the go command that ran them has exited.
 //
-// Each test gets its own schema, dropped when the test ends.
+// Each test gets its own schema, dropped when the test ends. A test that
+// stops and starts the server under a running program gets a cluster of its
+// own from NewCluster instead.
 //
 // Where no server binaries are installed the PostgreSQL tests skip with one
 // loud line, unless CI=true or BURSAR_REQUIRE_POSTGRES=1, when they fail.
