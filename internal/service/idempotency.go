@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/store"
@@ -23,8 +24,18 @@ type Replay struct {
 	Body   []byte
 }
 
+// InFlightLease is how long a request under an Idempotency-Key may run
+// before a retry of it is let through. A key is left in flight for good when
+// the process dies mid-request, or when the database fails before the
+// answer is stored; without a lease its retries would be refused forever.
+// It is far longer than any request takes: channel calls time out within
+// seconds. Should a request outlive it, the retry still cannot act twice,
+// since every use case checks its object's state in its own transaction.
+const InFlightLease = 2 * time.Minute
+
 // Begin starts a request under key, scoped to the credential. It returns
-// nil when the request is new and should run; a Replay when the same
+// nil when the request is new and should run, or when the same request was
+// left in flight for longer than InFlightLease; a Replay when the same
 // request already ran; bursar.Conflict when the key was used with another
 // request, or when the first request is still running.
 func (i *Idempotency) Begin(ctx context.Context, actor bursar.Actor, key string, request []byte) (*Replay, error) {
@@ -33,11 +44,23 @@ func (i *Idempotency) Begin(ctx context.Context, actor bursar.Actor, key string,
 	}
 	sum := sha256.Sum256(request)
 	hash := hex.EncodeToString(sum[:])
+	scope, now := string(actor.Credential), i.deps.now()
 	var rec store.IdempotencyRecord
 	var fresh bool
 	err := i.deps.DB.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		rec, fresh, err = tx.IdempotencyBegin(ctx, string(actor.Credential), key, hash, i.deps.now())
+		rec, fresh, err = tx.IdempotencyBegin(ctx, scope, key, hash, now)
+		if err != nil || fresh || rec.Hash != hash || rec.Status != 0 || now.Sub(rec.CreatedAt) < InFlightLease {
+			return err
+		}
+		// Abandoned: begin it afresh. Of two retries taking it over at once,
+		// PostgreSQL's second delete waits for the first transaction and
+		// then finds no row it can see, so its insert finds the new key in
+		// flight; SQLite runs the two one after the other.
+		if err := tx.IdempotencyForget(ctx, scope, key); err != nil {
+			return err
+		}
+		rec, fresh, err = tx.IdempotencyBegin(ctx, scope, key, hash, now)
 		return err
 	})
 	switch {

@@ -6,7 +6,9 @@
 // the first to need it starts it, under a file lock, and a detached reaper
 // stops and removes it once the go command that ran them has exited.
 //
-// Each test gets its own schema, dropped when the test ends.
+// Each test gets its own schema, dropped when the test ends. A test that
+// stops and starts the server under a running program gets a cluster of its
+// own from NewCluster instead.
 //
 // Where no server binaries are installed the PostgreSQL tests skip with one
 // loud line, unless CI=true or BURSAR_REQUIRE_POSTGRES=1, when they fail.
@@ -171,37 +173,44 @@ func answers(u string) bool {
 
 // initCluster creates and starts a cluster in dir/data and a reaper for it.
 func initCluster(bindir, dir string) (string, error) {
-	owner, err := clusterOwner()
+	// Durability settings stay at their defaults so benchmarks measure what
+	// production does; only the size limits are raised for parallel tests.
+	c, err := createCluster(bindir, dir, "-c max_connections=300 -c shared_buffers=256MB")
 	if err != nil {
 		return "", err
+	}
+	if err := c.start(); err != nil {
+		return "", err
+	}
+	if err := startReaper(c.owner, bindir, dir, c.data); err != nil {
+		return "", err
+	}
+	return c.URL(), nil
+}
+
+// createCluster runs initdb into dir/data and picks the port the cluster
+// will listen on; it does not start it.
+func createCluster(bindir, dir, opts string) (*Cluster, error) {
+	owner, err := clusterOwner()
+	if err != nil {
+		return nil, err
 	}
 	data := filepath.Join(dir, "data")
 	_ = os.RemoveAll(data) // a cluster left by a crashed run of a reused pid
 	if owner != nil {
 		if err := os.Chown(dir, int(owner.Uid), int(owner.Gid)); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if err := run(owner, dir, filepath.Join(bindir, "initdb"), "-D", data, "-U", "postgres",
 		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"); err != nil {
-		return "", err
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	// Durability settings stay at their defaults so benchmarks measure what
-	// production does; only the size limits are raised for parallel tests.
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=300 -c shared_buffers=256MB", port, dir)
-	if err := run(owner, dir, filepath.Join(bindir, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"),
-		"-w", "-t", "60", "-o", opts, "start"); err != nil {
-		b, _ := os.ReadFile(filepath.Join(dir, "log"))
-		return "", fmt.Errorf("%w\nserver log:\n%s", err, b)
-	}
-	if err := startReaper(owner, bindir, dir, data); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), nil
+	return &Cluster{bindir: bindir, dir: dir, data: data, owner: owner, port: port, opts: opts}, nil
 }
 
 // clusterOwner returns the postgres user's credentials when running as root,
