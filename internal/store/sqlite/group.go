@@ -50,8 +50,13 @@ type committer struct {
 	stmts *stmtCache
 	queue chan *work
 	stop  chan struct{}
-	once  sync.Once
 	wg    sync.WaitGroup
+
+	// mu orders queueing before closing: do queues under a read lock, and
+	// close sets closed under the write lock, so nothing is queued after
+	// the loop's last drain.
+	mu     sync.RWMutex
+	closed bool
 
 	batches  atomic.Int64 // transactions committed with more than one member
 	failNext atomic.Bool  // tests: the next batch fails as a whole before its commit
@@ -70,11 +75,16 @@ func (c *committer) do(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	w := &work{ctx: ctx, fn: fn, done: make(chan struct{})}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
 	select {
 	case c.queue <- w:
-	case <-c.stop:
-		return errClosed
+		c.mu.RUnlock()
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return ctx.Err()
 	}
 	// Once queued the work may run at any moment, so the caller waits for
@@ -89,7 +99,12 @@ func (c *committer) do(ctx context.Context, fn func(store.Tx) error) error {
 
 // close stops the committer after the work already queued.
 func (c *committer) close() {
-	c.once.Do(func() { close(c.stop) })
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.stop)
+	}
+	c.mu.Unlock()
 	c.wg.Wait()
 }
 
