@@ -25,6 +25,8 @@ import (
 	"strings"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/clientip"
+	"bursar.dev/bursar/internal/ratelimit"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -48,6 +50,11 @@ type Deps struct {
 	Wallets     *service.Wallets
 	Recon       *service.Recon
 	Webhooks    *service.Webhooks
+	// SignIns limits sign-in tries per client address; nil limits none.
+	SignIns *ratelimit.Limiter
+	// Proxies are the reverse proxies trusted to name the client address
+	// that SignIns counts.
+	Proxies clientip.Proxies
 }
 
 // Server serves the console.

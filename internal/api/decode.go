@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -48,6 +50,10 @@ func bodyError(err error) error {
 		return bursar.InvalidParam(field, "The field %q is not known here.", field)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return bursar.Errorf(bursar.Invalid, "The body ends in the middle of a JSON value.")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return bursar.Errorf(bursar.Invalid, "The body did not arrive in time.")
+	case errors.As(err, new(*net.OpError)):
+		return bursar.Errorf(bursar.Invalid, "The body could not be read.") // the text names our addresses
 	}
 	return bursar.Errorf(bursar.Invalid, "The body could not be read: %s.", strings.TrimPrefix(err.Error(), "json: "))
 }
