@@ -58,7 +58,7 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the API on the configured database, migrating it first",
-		Flags: append(append(append(dbFlags(getenv), serviceFlags(getenv)...), channelFlags(getenv)...),
+		Flags: append(append(append(append(dbFlags(getenv), serviceFlags(getenv)...), channelFlags(getenv)...), limitFlags(getenv)...),
 			&cli.StringFlag{
 				Name:    "addr",
 				Value:   "127.0.0.1:8080",
@@ -167,7 +167,11 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d.Channels, d.PublicURL = chans, publicURL
+	lim, err := limitsFrom(cmd)
+	if err != nil {
+		return err
+	}
+	d.Channels, d.PublicURL, d.Tries = chans, publicURL, lim.tries
 	d.Webhooks = httpsender.New(cmd.Duration("webhook-timeout"))
 	jobs, webhooks, recon := service.NewJobs(d), service.NewWebhooks(d), service.NewRecon(d)
 	if err := recon.Schedule(ctx); err != nil { // each channel's daily reconciliation
@@ -182,7 +186,7 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	mux.Handle("/", api.New(api.Deps{Log: log, Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Idempotency: service.NewIdempotency(d), Refunds: refunds, Reviews: reviews,
 		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d),
-		Webhooks: webhooks, Recon: recon, Ops: ops, Ledger: service.NewLedger(d)}))
+		Webhooks: webhooks, Recon: recon, Ops: ops, Ledger: service.NewLedger(d), SignIns: lim.signIns, Proxies: lim.proxies}))
 	// The two existing APIs, verbatim, over the same core.
 	mux.Handle(seed1.Prefix, seed1.New(seed1.Deps{Auth: auth, Users: users, Items: items, Orders: orders,
 		Wallets: wallets, Refunds: refunds, Reviews: reviews, Entitlements: entitlements, Withdrawals: withdrawals,
@@ -192,18 +196,13 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	mux.Handle(admin.Prefix, admin.New(admin.Deps{Log: log, Admins: service.NewAdmins(d), Idempotency: service.NewIdempotency(d),
 		Console: service.NewConsole(d),
 		Users:   users, Orders: orders, Refunds: refunds, Withdrawals: withdrawals, Wallets: wallets, Recon: recon,
-		Webhooks: webhooks}))
+		Webhooks: webhooks, SignIns: lim.signIns, Proxies: lim.proxies}))
 	mux.Handle("GET /admin", http.RedirectHandler(admin.Prefix, http.StatusMovedPermanently))
 	// Prometheus metrics, outside the v1 API; every request is counted and
 	// logged with its route and request ID.
 	obs := metrics.New(metrics.Options{Ops: ops, Log: log})
 	mux.Handle("GET /metrics", obs.Handler())
-	srv := &http.Server{
-		Handler:           obs.Wrap(mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := server(cmd, obs.Wrap(mux), log)
 	// The printed URL carries the real port when --addr asked for port 0.
 	fmt.Fprintf(cmd.Root().Writer, "bursar listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "engine", db.Engine(), "public_url", publicURL,

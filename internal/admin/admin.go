@@ -25,6 +25,8 @@ import (
 	"strings"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/clientip"
+	"bursar.dev/bursar/internal/ratelimit"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -48,6 +50,11 @@ type Deps struct {
 	Wallets     *service.Wallets
 	Recon       *service.Recon
 	Webhooks    *service.Webhooks
+	// SignIns limits sign-in tries per client address; nil limits none.
+	SignIns *ratelimit.Limiter
+	// Proxies are the reverse proxies trusted to name the client address
+	// that SignIns counts.
+	Proxies clientip.Proxies
 }
 
 // Server serves the console.
@@ -223,14 +230,19 @@ func (s *Server) action(pattern string, h func(w http.ResponseWriter, r *http.Re
 }
 
 // safeBack keeps a form's return address within the console: a path under
-// Prefix, with no dot segments (which a redirect would clean away).
+// Prefix, with no dot segments (which a redirect would clean away), spelt
+// out or escaped: browsers take "%2e%2e" for "..".
 func safeBack(s string) string {
 	p, _, _ := strings.Cut(s, "?")
-	if _, err := url.Parse(s); err != nil || !strings.HasPrefix(s, Prefix) || strings.ContainsAny(s, "\\\r\n") ||
-		(path.Clean(p) != strings.TrimSuffix(p, "/") && path.Clean(p)+"/" != p) {
+	u, err := url.Parse(s)
+	if err != nil || !strings.HasPrefix(s, Prefix) || strings.ContainsAny(s, "\\\r\n") || !cleanPath(p) || !cleanPath(u.Path) {
 		return Prefix
 	}
 	return s
+}
+
+func cleanPath(p string) bool {
+	return path.Clean(p) == strings.TrimSuffix(p, "/") || path.Clean(p)+"/" == p
 }
 
 func redirectWith(w http.ResponseWriter, r *http.Request, back, key, msg string) {

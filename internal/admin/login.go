@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
@@ -15,13 +16,22 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	next := safeBack(r.FormValue("next"))
-	token, _, err := s.deps.Admins.SignIn(r.Context(), r.FormValue("name"), r.FormValue("password"))
+	var token string
+	var err error
+	if ok, wait := s.deps.SignIns.Allow(s.deps.Proxies.Of(r)); !ok {
+		err = bursar.TooManyTries(wait)
+	} else {
+		token, _, err = s.deps.Admins.SignIn(r.Context(), r.FormValue("name"), r.FormValue("password"))
+	}
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch bursar.ErrorCode(err) {
 		case bursar.Forbidden:
 		case bursar.Locked:
 			status = http.StatusLocked
+		case bursar.RateLimited:
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", strconv.FormatInt(bursar.ErrorRetryAfter(err), 10))
 		default:
 			s.fail(w, r, err)
 			return

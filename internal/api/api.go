@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 
+	"bursar.dev/bursar/internal/clientip"
+	"bursar.dev/bursar/internal/ratelimit"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -31,6 +33,11 @@ type Deps struct {
 	Recon         *service.Recon
 	Ops           *service.Ops
 	Ledger        *service.Ledger
+	// SignIns limits logins per client address; nil limits none.
+	SignIns *ratelimit.Limiter
+	// Proxies are the reverse proxies trusted to name the client address
+	// that SignIns counts.
+	Proxies clientip.Proxies
 }
 
 // Server serves the API.
@@ -50,8 +57,9 @@ func New(d Deps) *Server {
 	s.handle("GET /healthz", s.handleHealthz)
 	s.handle("GET /readyz", s.handleReadyz)
 
-	// Public: logging in is how a user gets a token.
-	s.handle("POST /v1/login", s.public(s.handleLogin))
+	// Public: logging in is how a user gets a token. Being the one door
+	// to guessing that needs no credential, it is limited per address.
+	s.handle("POST /v1/login", s.public(s.perAddress(s.handleLogin)))
 	// Public: the channels' notifications carry signatures, not tokens.
 	s.handle("POST /v1/notify/{channel}", s.handleNotify)
 

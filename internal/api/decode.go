@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -15,15 +18,25 @@ import (
 // data and wrong types with a message that names the field.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) {
 			return bursar.Errorf(bursar.Invalid, "The request needs a JSON object body.")
 		}
 		return bodyError(err)
 	}
-	if dec.More() {
+	// Not dec.More, which is false before a stray '}' or ']'.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return bursar.Errorf(bursar.Invalid, "The body holds more than one JSON value.")
+	}
+	// null would decode into v as no fields at all.
+	if raw[0] != '{' {
+		return bursar.Errorf(bursar.Invalid, "The request needs a JSON object body.")
+	}
+	obj := json.NewDecoder(bytes.NewReader(raw))
+	obj.DisallowUnknownFields()
+	if err := obj.Decode(v); err != nil {
+		return bodyError(err)
 	}
 	return nil
 }
@@ -44,10 +57,18 @@ func bodyError(err error) error {
 	case errors.As(err, &typ):
 		return bursar.InvalidParam(typ.Field, "The field %q must be a JSON %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		field, uerr := strconv.Unquote(quoted) // Go quotes it: "\x7f" for a DEL
+		if uerr != nil {
+			field = strings.Trim(quoted, `"`)
+		}
 		return bursar.InvalidParam(field, "The field %q is not known here.", field)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return bursar.Errorf(bursar.Invalid, "The body ends in the middle of a JSON value.")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return bursar.Errorf(bursar.Invalid, "The body did not arrive in time.")
+	case errors.As(err, new(*net.OpError)):
+		return bursar.Errorf(bursar.Invalid, "The body could not be read.") // the text names our addresses
 	}
 	return bursar.Errorf(bursar.Invalid, "The body could not be read: %s.", strings.TrimPrefix(err.Error(), "json: "))
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"bursar.dev/bursar/internal/bursar"
 )
@@ -52,7 +53,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if obj.Code == bursar.Unavailable {
+	if secs := bursar.ErrorRetryAfter(err); secs > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	} else if obj.Code == bursar.Unavailable {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, errorBody{obj})

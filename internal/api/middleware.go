@@ -87,6 +87,17 @@ func (s *Server) public(h func(http.ResponseWriter, *http.Request) error) http.H
 	}
 }
 
+// perAddress refuses a request, before reading its body, when its client
+// address has sent too many lately.
+func (s *Server) perAddress(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if ok, wait := s.deps.SignIns.Allow(s.deps.Proxies.Of(r)); !ok {
+			return bursar.TooManyTries(wait)
+		}
+		return h(w, r)
+	}
+}
+
 // private wraps a handler that needs a bearer credential, and makes POSTs
 // idempotent under an Idempotency-Key header.
 func (s *Server) private(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {

@@ -3,6 +3,7 @@ package bursar
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error for callers. The list is closed: add to it only when
@@ -33,6 +34,9 @@ type Error struct {
 	Message string
 	// Param names the input field at fault, when there is one ("amount").
 	Param string
+	// RetryAfter is how long a RateLimited caller should wait before its
+	// next try succeeds; 0 when nobody knows.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -45,6 +49,14 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// TooManyTries returns a RateLimited error for a caller that may try again
+// after wait.
+func TooManyTries(wait time.Duration) *Error {
+	e := &Error{Code: RateLimited, RetryAfter: wait}
+	e.Message = fmt.Sprintf("Too many tries: try again in %d seconds.", ErrorRetryAfter(e))
+	return e
 }
 
 // InvalidParam returns an Invalid error about one input field.
@@ -74,4 +86,14 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// ErrorRetryAfter returns the RetryAfter of the first *Error in err's chain
+// in whole seconds, rounded up as HTTP's Retry-After wants them; 0 when
+// there is none.
+func ErrorRetryAfter(err error) int64 {
+	if e, ok := errors.AsType[*Error](err); ok && e.RetryAfter > 0 {
+		return int64((e.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return 0
 }

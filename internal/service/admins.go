@@ -91,10 +91,15 @@ var errSignIn = bursar.Errorf(bursar.Forbidden, "The name or the password is wro
 
 // SignIn checks an admin's password and starts a session, returning the
 // cookie value. Five wrong passwords in a row lock the account for
-// bursar.LockoutPeriod. The slow hash runs outside any transaction.
-func (s *Admins) SignIn(ctx context.Context, name, password string) (string, bursar.Admin, error) {
+// bursar.LockoutPeriod; past Deps.Tries a try is refused, RateLimited,
+// before the slow hash, which runs outside any transaction.
+func (s *Admins) SignIn(ctx context.Context, name, password string) (_ string, _ bursar.Admin, err error) {
+	if err := s.deps.tryLimit("admin:" + name); err != nil {
+		return "", bursar.Admin{}, err
+	}
+	defer func() { s.deps.tried("admin:"+name, err) }()
 	var a bursar.Admin
-	err := s.deps.read(ctx, func(tx store.Tx) (err error) {
+	err = s.deps.read(ctx, func(tx store.Tx) (err error) {
 		a, err = tx.AdminGet(ctx, name)
 		return err
 	})

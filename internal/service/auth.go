@@ -59,10 +59,15 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (bursar.Actor, er
 }
 
 // Login checks a user's login password and returns a new user token, or the
-// error of the try (Forbidden, Locked). The slow hash runs outside any
+// error of the try (Forbidden, Locked; RateLimited, unchecked, after too
+// many wrong tries lately). The slow hash runs outside any
 // transaction; the attempt is then counted under the secret's row lock, so
 // parallel wrong tries lock it after exactly bursar.MaxWrongTries.
-func (a *Auth) Login(ctx context.Context, user bursar.UserID, password string) (string, bursar.Credential, error) {
+func (a *Auth) Login(ctx context.Context, user bursar.UserID, password string) (_ string, _ bursar.Credential, err error) {
+	if err := a.deps.tryLimit(userKey(user)); err != nil {
+		return "", bursar.Credential{}, err
+	}
+	defer func() { a.deps.tried(userKey(user), err) }()
 	s, err := a.secret(ctx, user, bursar.SecretLogin)
 	if err != nil {
 		return "", bursar.Credential{}, err

@@ -38,7 +38,7 @@ func (s *Orders) PayWithWallet(ctx context.Context, actor bursar.Actor, id bursa
 		if o.Type == bursar.OrderTopup {
 			return bursar.Errorf(bursar.WrongState, "A top-up is paid through Alipay or WeChat Pay, not from the wallet it fills.")
 		}
-		if ok, err := checkPIN(ctx, tx, s.deps.Pepper, o.Buyer, pin, now, keep); !ok || err != nil {
+		if ok, err := checkPIN(ctx, tx, s.deps, o.Buyer, pin, now, keep); !ok || err != nil {
 			return err
 		}
 		fromCash, fromEarnings, err := walletSplit(ctx, tx, o.Buyer, o.Amount.Amount)
@@ -139,8 +139,12 @@ func balanceForUpdate(ctx context.Context, tx store.Tx, id bursar.AccountID) (bu
 // that arrive at once are counted one after another. A wrong or locked
 // password is not an error of the transaction: checkPIN puts it in *keep
 // and reports false, and the caller returns nil so that the counted try
-// commits and no money moves.
-func checkPIN(ctx context.Context, tx store.Tx, pepper []byte, user bursar.UserID, pin string, now time.Time, keep *error) (bool, error) {
+// commits and no money moves. Past d.Tries, a try is refused unchecked.
+func checkPIN(ctx context.Context, tx store.Tx, d Deps, user bursar.UserID, pin string, now time.Time, keep *error) (bool, error) {
+	if err := d.tryLimit(userKey(user)); err != nil {
+		*keep = err
+		return false, nil
+	}
 	secret, err := tx.SecretGetForUpdate(ctx, user, bursar.SecretPayment)
 	if bursar.ErrorCode(err) == bursar.NotFound {
 		return false, bursar.Errorf(bursar.Forbidden, "Set a payment password first.")
@@ -148,13 +152,16 @@ func checkPIN(ctx context.Context, tx store.Tx, pepper []byte, user bursar.UserI
 	if err != nil {
 		return false, err
 	}
-	next, tryErr := secret.Try(verifyPIN(pepper, user, secret.Hash, pin), now)
+	next, tryErr := secret.Try(verifyPIN(d.Pepper, user, secret.Hash, pin), now)
 	if next != secret {
 		if err := tx.SecretPut(ctx, next); err != nil {
 			return false, err
 		}
 	}
 	if tryErr != nil {
+		// Counted as it happens: should the transaction run again, the
+		// limit only gets one try stricter.
+		d.tried(userKey(user), tryErr)
 		*keep = tryErr
 		return false, nil
 	}

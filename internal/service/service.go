@@ -18,6 +18,7 @@ import (
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
+	"bursar.dev/bursar/internal/ratelimit"
 	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/webhook"
 )
@@ -48,6 +49,9 @@ type Deps struct {
 	PublicURL string
 	// Withdrawals limits what sellers take out.
 	Withdrawals WithdrawalLimits
+	// Tries limits wrong passwords per user and per admin, whatever the
+	// address or surface they come from; nil limits none.
+	Tries *ratelimit.Limiter
 	// Webhooks sends the outbox to the platform's endpoints; with none,
 	// events are still recorded, and sent once a process with one runs.
 	Webhooks webhook.Sender

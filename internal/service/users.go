@@ -106,7 +106,7 @@ func (us *Users) Update(ctx context.Context, actor bursar.Actor, in UserInput) (
 // SetPassword sets or changes one of a user's passwords. Changing one that
 // is set needs the old one, which counts as a try against the lockout; the
 // platform may set one without it (an account recovery it has verified).
-func (us *Users) SetPassword(ctx context.Context, actor bursar.Actor, user bursar.UserID, kind bursar.SecretKind, old, new string) error {
+func (us *Users) SetPassword(ctx context.Context, actor bursar.Actor, user bursar.UserID, kind bursar.SecretKind, old, new string) (err error) {
 	if !actor.MaySee(user) {
 		return notFound("user", user)
 	}
@@ -115,7 +115,7 @@ func (us *Users) SetPassword(ctx context.Context, actor bursar.Actor, user bursa
 	}
 	var current bursar.Secret
 	isSet := false
-	err := us.deps.read(ctx, func(tx store.Tx) error {
+	err = us.deps.read(ctx, func(tx store.Tx) error {
 		if _, err := tx.UserGet(ctx, user); err != nil {
 			return err
 		}
@@ -134,6 +134,12 @@ func (us *Users) SetPassword(ctx context.Context, actor bursar.Actor, user bursa
 	checkOld := isSet && !actor.IsPlatform()
 	if checkOld && old == "" {
 		return bursar.InvalidParam("old_password", "Changing the %s password needs the old one.", kind)
+	}
+	if checkOld {
+		if err := us.deps.tryLimit(userKey(user)); err != nil {
+			return err
+		}
+		defer func() { us.deps.tried(userKey(user), err) }()
 	}
 	right := checkOld && us.verify(current, user, old)
 	var hash string
@@ -182,10 +188,15 @@ func (us *Users) VerifyPassword(ctx context.Context, actor bursar.Actor, user bu
 	if err != nil && bursar.ErrorCode(err) != bursar.NotFound {
 		return err
 	}
+	if err := us.deps.tryLimit(userKey(user)); err != nil {
+		return err
+	}
 	right := err == nil && us.verify(s, user, pw)
-	return us.deps.inTx(ctx, func(tx store.Tx, keep *error) error {
+	err = us.deps.inTx(ctx, func(tx store.Tx, keep *error) error {
 		return tryPassword(ctx, tx, user, kind, right, us.deps.now(), keep)
 	})
+	us.deps.tried(userKey(user), err)
+	return err
 }
 
 // List returns users newest first, at most limit (1 to 100), older than

@@ -72,7 +72,7 @@ func (s *Withdrawals) Request(ctx context.Context, actor bursar.Actor, in Withdr
 			}
 			return err
 		}
-		if ok, err := checkPIN(ctx, tx, s.deps.Pepper, in.User, in.PaymentPassword, now, keep); !ok || err != nil {
+		if ok, err := checkPIN(ctx, tx, s.deps, in.User, in.PaymentPassword, now, keep); !ok || err != nil {
 			return err
 		}
 		count, sum, err := tx.WithdrawalTotals(ctx, in.User, beijingDay(now))

@@ -3,6 +3,7 @@ package seed1
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,6 +151,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if t, ok := lockedUntil(bursar.ErrorMessage(err)); ok {
 			msg += rep.until + stamp(t)
 		}
+	}
+	if secs := bursar.ErrorRetryAfter(err); secs > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	status := rep.status
 	if status == 0 {

@@ -3,6 +3,7 @@ package seed2
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"bursar.dev/bursar/internal/bursar"
 )
@@ -85,6 +86,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if bc == bursar.Internal || bc == bursar.Unavailable {
 		s.deps.Log.ErrorContext(r.Context(), "seed 2 request failed", "path", r.URL.Path, "code", bc, "err", err)
+	}
+	if secs := bursar.ErrorRetryAfter(err); secs > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	writeJSON(w, errorBody{Code: c.N, ErrDesc: desc})
 }
