@@ -24,7 +24,7 @@ import (
 const (
 	bankClients    = 16
 	bankBuyers     = 4
-	bankFunds      = 500 // fen: five 1-yuan purchases
+	bankFunds      = 500  // fen: five 1-yuan purchases
 	bankTopup      = 1000 // fen, what loadgen tops up by
 	bankWithdrawal = 10   // fen, what loadgen withdraws
 	bankBPS        = 500
