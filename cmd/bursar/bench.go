@@ -29,14 +29,21 @@ func benchCommand(getenv func(string) string) *cli.Command {
 			"sandboxes (serve --sandbox, the default). Latencies are of successful operations.\n\n" +
 			"The target must be on this machine unless --allow-remote is given. Get a key with\n" +
 			"`bursar keys create` on the server's database.\n\n" +
+			"With --baseline it loads no server: it posts 1-fen transfers between funded bench accounts\n" +
+			"(user:bench-baseline-NNNN:cash, funded from platform:adjustments) directly on the database that\n" +
+			"--db names, one entry per transaction through the storage contract the service uses, and reports\n" +
+			"them as the operation transfer: the ceiling a payment through the API can approach on that\n" +
+			"database and machine. WARNING: it writes these accounts and entries to the database for good;\n" +
+			"point it at a bench database, never at one with real money.\n\n" +
 			"Exit status: 0; 1 when an operation failed other than by a refusal the rules call for under load\n" +
 			"(" + strings.Join(loadgen.Refusals, ", ") + "), or the run could not be made; 3 when the ledger does not verify.",
-		Flags: []cli.Flag{
+		Flags: append(dbFlags(getenv),
+			&cli.BoolFlag{Name: "baseline", Usage: "post plain transfers on the database --db names, with no server, for the ceiling to compare with (writes bench data to it)"},
 			&cli.StringFlag{Name: "addr", Value: "http://127.0.0.1:8080", Usage: "the server to load",
 				Sources: env(getenv, "BURSAR_BENCH_ADDR")},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "load a server that is not on a loopback address",
 				Sources: env(getenv, "BURSAR_BENCH_ALLOW_REMOTE")},
-			&cli.StringFlag{Name: "key", Usage: "a platform secret key (sk_…) of the server", Required: true,
+			&cli.StringFlag{Name: "key", Usage: "a platform secret key (sk_…) of the server; needed unless --baseline",
 				Sources: env(getenv, "BURSAR_BENCH_KEY")},
 			&cli.IntFlag{Name: "clients", Value: 32, Usage: "concurrent clients, each with one request in flight",
 				Sources: env(getenv, "BURSAR_BENCH_CLIENTS")},
@@ -47,12 +54,12 @@ func benchCommand(getenv func(string) string) *cli.Command {
 			&cli.StringFlag{Name: "mix", Value: "pay=1",
 				Usage:   "operations and their weights, such as pay=60,channel=10,confirm=10,refund=10,topup=5,withdraw=5",
 				Sources: env(getenv, "BURSAR_BENCH_MIX")},
-			&cli.IntFlag{Name: "users", Usage: "buyers to set up, and as many sellers (0: one of each per client)",
+			&cli.IntFlag{Name: "users", Usage: "buyers to set up, and as many sellers (0: one of each per client); with --baseline, twice this many accounts",
 				Sources: env(getenv, "BURSAR_BENCH_USERS")},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the draws, so a run's sequence of operations repeats",
 				Sources: env(getenv, "BURSAR_BENCH_SEED")},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
-		},
+		),
 		Action: bench,
 	}
 }
@@ -76,6 +83,12 @@ func bench(ctx context.Context, cmd *cli.Command) error {
 	if !cmd.IsSet("duration") && cmd.IsSet("count") {
 		cfg.Duration = 0 // a count alone is the bound; the default duration is for runs given neither
 	}
+	if cmd.Bool("baseline") {
+		return benchBaseline(ctx, cmd, cfg)
+	}
+	if cfg.Key == "" {
+		return usageError{fmt.Errorf("--key is needed: a platform secret key of the server")}
+	}
 	if _, err := loadgen.ParseTarget(cfg.Addr, cfg.AllowRemote); err != nil {
 		return usageError{fmt.Errorf("--addr: %w", err)}
 	}
@@ -84,6 +97,36 @@ func bench(ctx context.Context, cmd *cli.Command) error {
 		cfg.Progress = func(msg string) { fmt.Fprintln(errOut, msg) }
 	}
 	rep, err := loadgen.Run(ctx, cfg)
+	return benchResult(cmd, rep, err)
+}
+
+// benchBaseline runs the plain transfer loop on the database --db names.
+func benchBaseline(ctx context.Context, cmd *cli.Command, cfg loadgen.Config) error {
+	if !cmd.IsSet("db") {
+		return usageError{fmt.Errorf("--baseline needs --db: it writes bench accounts and entries to the database it names")}
+	}
+	dbc := dbConfigFrom(cmd)
+	db, err := dbc.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if !cmd.Bool("json") {
+		fmt.Fprintf(cmd.Root().ErrWriter, "posting transfers on %s with %d clients\n", dbc, cfg.Clients)
+	}
+	users := cmp.Or(cfg.Users, cfg.Clients)
+	rep, err := baseline(ctx, db, baselineConfig{clients: cfg.Clients, accounts: 2 * users, duration: cfg.Duration,
+		count: cfg.Count, seed: cfg.Seed})
+	rep.Target = dbc.String()
+	return benchResult(cmd, rep, err)
+}
+
+// benchResult prints a run's report, as JSON with --json, and turns its
+// outcome into the exit status.
+func benchResult(cmd *cli.Command, rep loadgen.Report, err error) error {
 	out := cmd.Root().Writer
 	if len(rep.Ops) > 0 || rep.Ledger != nil {
 		var perr error
@@ -123,8 +166,13 @@ func (r benchReport) table(cols func(cells ...string)) {
 	}
 	cols("total", strconv.FormatInt(total, 10), strconv.FormatInt(failed, 10), strconv.FormatFloat(rate, 'f', 1, 64))
 	cols("")
-	cols(fmt.Sprintf("%d clients, %d buyers and %d sellers, mix %s, seed %d: set-up %.1fs, run %.2fs",
-		r.Clients, r.Users, r.Users, r.Mix, r.Seed, r.SetupSeconds, r.ElapsedSeconds))
+	if r.Accounts > 0 {
+		cols(fmt.Sprintf("%d clients, plain transfers between %d accounts on %s, seed %d: set-up %.1fs, run %.2fs",
+			r.Clients, r.Accounts, r.Target, r.Seed, r.SetupSeconds, r.ElapsedSeconds))
+	} else {
+		cols(fmt.Sprintf("%d clients, %d buyers and %d sellers, mix %s, seed %d: set-up %.1fs, run %.2fs",
+			r.Clients, r.Users, r.Users, r.Mix, r.Seed, r.SetupSeconds, r.ElapsedSeconds))
+	}
 	for _, s := range r.Ops {
 		for _, code := range slices.Sorted(maps.Keys(s.Errors)) {
 			kind := "failed"

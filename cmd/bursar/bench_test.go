@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -90,5 +91,55 @@ func TestBenchUsage(t *testing.T) {
 		if code := exitCode(err); code != exitUsage {
 			t.Errorf("bench %s: %v, exit code %d; want %d", strings.Join(args, " "), err, code, exitUsage)
 		}
+	} // Without a key there is no server to load; a baseline needs a
+	// database named on purpose.
+	for _, args := range [][]string{{"--count", "1"}, {"--baseline", "--count", "1"}} {
+		_, err := runCLI(t, append([]string{"bench"}, args...)...)
+		if code := exitCode(err); code != exitUsage {
+			t.Errorf("bench %s: %v, exit code %d; want %d", strings.Join(args, " "), err, code, exitUsage)
+		}
+	}
+}
+
+// TestBenchBaseline runs `bursar bench --baseline` on each engine: it
+// posts the transfers counted, reports them as one operation, and the
+// ledger verifies; a second run on the same database works too.
+func TestBenchBaseline(t *testing.T) {
+	engines := []struct {
+		name string
+		db   func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "bench.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.db(t)
+			out, err := runCLI(t, "bench", "--baseline", "--db", db, "--count", "60", "--clients", "4", "--json")
+			if err != nil {
+				t.Fatalf("bench --baseline: %v\n%s", err, out)
+			}
+			var rep loadgen.Report
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("the report is not JSON: %v\n%s", err, out)
+			}
+			if len(rep.Ops) != 1 || rep.Ops[0].Op != "transfer" || rep.Ops[0].Count != 60 || rep.Ops[0].Failed() != 0 {
+				t.Errorf("operations: %+v", rep.Ops)
+			}
+			if s := rep.Ops[0]; s.P50MS <= 0 || s.P50MS > s.P95MS || s.P95MS > s.P99MS || s.P99MS > s.MaxMS || s.OpsPerSec <= 0 {
+				t.Errorf("figures out of order: %+v", s)
+			}
+			// Eight accounts funded, plus platform:adjustments; 68 entries.
+			if v := rep.Ledger; v == nil || !v.OK || v.Accounts != 9 || v.Entries != 68 {
+				t.Errorf("ledger: %+v", rep.Ledger)
+			}
+			out, err = runCLI(t, "bench", "--baseline", "--db", db, "--count", "10", "--clients", "2")
+			if err != nil || !strings.Contains(out, "transfer ") || !strings.Contains(out, "ledger OK") {
+				t.Errorf("bench --baseline again, with a table: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "ledger", "verify", "--db", db); err != nil {
+				t.Errorf("ledger verify: %v\n%s", err, out)
+			}
+		})
 	}
 }

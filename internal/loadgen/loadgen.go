@@ -27,14 +27,26 @@ type Config struct {
 	Mix         Mix           // what to draw; pay=1 when empty
 	Users       int           // buyers, and as many sellers (0: one of each per client)
 	Seed        uint64        // seeds the draws, so a run's sequence of operations repeats
+	Funds       int           // fen in each buyer's cash and each seller's earnings at the start (0: enough for millions of payments)
 	Progress    func(msg string)
+	// Observe, when set, is told how each drawn operation ended, by the
+	// client that ran it: calls come from many goroutines at once. It lets
+	// a caller check the server's state against what the load did.
+	Observe func(Outcome)
+}
+
+// Outcome is how one operation ended.
+type Outcome struct {
+	Op    Op
+	Order string // the order paid, confirmed or refunded, or the top-up or withdrawal; "" when none was made
+	User  string // the buyer paying or topped up, or the seller withdrawing; "" for confirm and refund
+	Code  string // the error's code, as counted in the report; "" when the operation succeeded
 }
 
 // The run's fixed choices.
 const (
 	price      = 100 // fen per purchase: buyers' funds last for millions of payments
 	funds      = 1_000_000_000
-	earnings   = 100_000_000
 	withdrawal = 10 // Alipay's smallest payout, and Bursar's default minimum
 	pin        = "135790"
 	refill     = 20     // pending orders a pay client creates when it runs out
@@ -61,6 +73,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, errors.New("give a duration, a count or both: a run must end")
 	case cfg.Users < 0:
 		return Report{}, fmt.Errorf("users is at least 1, not %d", cfg.Users)
+	case cfg.Funds < 0:
+		return Report{}, fmt.Errorf("funds cannot be negative, not %d", cfg.Funds)
 	}
 	if cfg.Users == 0 {
 		cfg.Users = cfg.Clients
@@ -70,6 +84,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = func(string) {}
+	}
+	if cfg.Funds == 0 {
+		cfg.Funds = funds
 	}
 	hc := newHTTPClient(cfg.Clients)
 	defer hc.CloseIdleConnections()
@@ -188,6 +205,18 @@ func (w *worker) measure(ctx context.Context, op Op, fn func() error) error {
 	return nil
 }
 
+// observe tells the caller's Observe, if any, how an operation ended.
+func (w *worker) observe(op Op, order, user string, err error) {
+	if w.r.cfg.Observe == nil {
+		return
+	}
+	o := Outcome{Op: op, Order: order, User: user}
+	if err != nil {
+		o.Code = errorCode(err)
+	}
+	w.r.cfg.Observe(o)
+}
+
 // pending holds the orders created for pay to use up, by buyer. A client
 // pays its own buyer's first and then another's, so clients seldom queue on
 // one wallet, and no order made in the set-up is left over while a client
@@ -203,17 +232,18 @@ func (p *pending) put(buyer int, id string) {
 	p.mu.Unlock()
 }
 
-func (p *pending) take(buyer int) (string, bool) {
+// take returns an order and the index of its buyer.
+func (p *pending) take(buyer int) (string, int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.byBuyer {
 		b := (buyer + i) % len(p.byBuyer)
 		if q := p.byBuyer[b]; len(q) > 0 {
 			p.byBuyer[b] = q[:len(q)-1]
-			return q[len(q)-1], true
+			return q[len(q)-1], b, true
 		}
 	}
-	return "", false
+	return "", 0, false
 }
 
 // pool holds paid orders for the operations that settle one. The newest is

@@ -25,7 +25,7 @@ func (w *worker) payWallet(ctx context.Context, id string) error {
 // pay pays a pending order; creating more when none is left is measured as
 // order_create, apart from the payment.
 func (w *worker) pay(ctx context.Context) {
-	id, ok := w.r.pending.take(w.buyer)
+	id, buyer, ok := w.r.pending.take(w.buyer)
 	for !ok {
 		for range refill {
 			var o object
@@ -34,9 +34,11 @@ func (w *worker) pay(ctx context.Context) {
 			}
 			w.r.pending.put(w.buyer, o.ID)
 		}
-		id, ok = w.r.pending.take(w.buyer)
+		id, buyer, ok = w.r.pending.take(w.buyer)
 	}
-	if w.measure(ctx, OpPay, func() error { return w.payWallet(ctx, id) }) == nil {
+	err := w.measure(ctx, OpPay, func() error { return w.payWallet(ctx, id) })
+	w.observe(OpPay, id, w.r.buyers[buyer], err)
+	if err == nil {
 		w.r.paid.put(id)
 	}
 }
@@ -50,6 +52,7 @@ func (w *worker) buy(ctx context.Context) (string, error) {
 		}
 		return w.payWallet(ctx, o.ID)
 	})
+	w.observe(OpPurchase, o.ID, w.r.buyers[w.buyer], err)
 	return o.ID, err
 }
 
@@ -74,9 +77,10 @@ func (w *worker) confirm(ctx context.Context) {
 	if !ok {
 		return
 	}
-	_ = w.measure(ctx, OpConfirm, func() error {
+	err := w.measure(ctx, OpConfirm, func() error {
 		return w.c.call(ctx, "POST", "/v1/orders/"+id+"/confirm", nil, nil)
 	})
+	w.observe(OpConfirm, id, "", err)
 }
 
 // refund asks for all of a paid order's money back, as the buyer, and
@@ -86,7 +90,7 @@ func (w *worker) refund(ctx context.Context) {
 	if !ok {
 		return
 	}
-	_ = w.measure(ctx, OpRefund, func() error {
+	err := w.measure(ctx, OpRefund, func() error {
 		var rf object
 		w.c.body = jsonBody(w.c.body, "reason", "load test")
 		if err := w.c.call(ctx, "POST", "/v1/orders/"+id+"/refunds", w.c.body, &rf); err != nil {
@@ -94,6 +98,7 @@ func (w *worker) refund(ctx context.Context) {
 		}
 		return w.c.call(ctx, "POST", "/v1/refunds/"+rf.ID+"/approve", nil, nil)
 	})
+	w.observe(OpRefund, id, "", err)
 }
 
 // channelPay buys through Alipay or WeChat Pay, at random: the order, the
@@ -118,6 +123,7 @@ func (w *worker) channelPay(ctx context.Context) {
 		}
 		return w.await(ctx, o.ID, "paid")
 	})
+	w.observe(OpChannel, o.ID, w.r.buyers[w.buyer], err)
 	if err == nil {
 		w.r.paid.put(o.ID)
 	}
@@ -125,8 +131,8 @@ func (w *worker) channelPay(ctx context.Context) {
 
 // topup tops the client's buyer up by 10 yuan through the Alipay sandbox.
 func (w *worker) topup(ctx context.Context) {
-	_ = w.measure(ctx, OpTopup, func() error {
-		var o object
+	var o object
+	err := w.measure(ctx, OpTopup, func() error {
 		w.c.body = jsonBody(w.c.body, "user_id", w.r.buyers[w.buyer], "amount", 1000, "method", "alipay_qr")
 		if err := w.c.call(ctx, "POST", "/v1/topups", w.c.body, &o); err != nil {
 			return err
@@ -136,6 +142,7 @@ func (w *worker) topup(ctx context.Context) {
 		}
 		return w.await(ctx, o.ID, "completed")
 	})
+	w.observe(OpTopup, o.ID, w.r.buyers[w.buyer], err)
 }
 
 // withdraw takes the smallest withdrawal from the sellers in turn: each
@@ -143,11 +150,13 @@ func (w *worker) topup(ctx context.Context) {
 // counts rate_limited refusals.
 func (w *worker) withdraw(ctx context.Context) {
 	seller := w.r.sellers[int(w.r.nextSeller.Add(1)-1)%len(w.r.sellers)]
-	_ = w.measure(ctx, OpWithdraw, func() error {
+	var o object
+	err := w.measure(ctx, OpWithdraw, func() error {
 		w.c.body = jsonBody(w.c.body, "user_id", seller, "amount", withdrawal, "account", "seller@example.com",
 			"name", "Load Test", "payment_password", pin)
-		return w.c.call(ctx, "POST", "/v1/withdrawals", w.c.body, nil)
+		return w.c.call(ctx, "POST", "/v1/withdrawals", w.c.body, &o)
 	})
+	w.observe(OpWithdraw, o.ID, seller, err)
 }
 
 // await reads the order until it has the wanted status. Past awaitLimit it

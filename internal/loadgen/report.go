@@ -10,6 +10,7 @@ type Report struct {
 	Target         string              `json:"target"`
 	Clients        int                 `json:"clients"`
 	Users          int                 `json:"users"`
+	Accounts       int                 `json:"accounts,omitempty"` // of a run that posts transfers, not through the API (bench --baseline)
 	Mix            string              `json:"mix"`
 	Seed           uint64              `json:"seed"`
 	SetupSeconds   float64             `json:"setup_seconds"`

@@ -22,10 +22,10 @@ func (r *runner) setUp(ctx context.Context) error {
 	r.buyers, r.sellers, r.items = make([]string, n), make([]string, n), make([]string, n)
 	err := r.parallel(ctx, n, func(c *conn, i int) error {
 		var err error
-		if r.buyers[i], err = r.user(ctx, c, "user_cash", funds); err != nil {
+		if r.buyers[i], err = r.user(ctx, c, "user_cash", r.cfg.Funds); err != nil {
 			return err
 		}
-		if r.sellers[i], err = r.user(ctx, c, "user_earnings", earnings); err != nil {
+		if r.sellers[i], err = r.user(ctx, c, "user_earnings", r.cfg.Funds); err != nil {
 			return err
 		}
 		var it object
