@@ -122,7 +122,7 @@ func newFuzzWorld(f *testing.F) *fuzzWorld {
 		Orders: service.NewOrders(d), Wallets: service.NewWallets(d), Idempotency: service.NewIdempotency(d),
 		Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d), Entitlements: service.NewEntitlements(d),
 		Withdrawals: service.NewWithdrawals(d), Notifications: service.NewNotifications(d), Webhooks: service.NewWebhooks(d),
-		Recon: service.NewRecon(d), Ops: service.NewOps(d, 0)})
+		Recon: service.NewRecon(d), Ops: service.NewOps(d, 0), Ledger: service.NewLedger(d)})
 	w := &fuzzWorld{handler: srv, subst: map[string]string{}, verify: func(t *testing.T) { dbtest.Verify(t, db) }}
 	for _, r := range srv.Routes() {
 		switch r {
