@@ -49,7 +49,7 @@ func (c *stmtCache) lookup(query string) *sql.Stmt {
 }
 
 func (c *stmtCache) prepare(query string) {
-	s, err := c.pool.PrepareContext(context.Background(), query)
+	s, err := c.pool.PrepareContext(context.Background(), query) //nolint:sqlclosecheck // kept for the pool's life; closing the pool closes it
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.busy, query)
@@ -77,10 +77,16 @@ func (p prepared) ctx(ctx context.Context) context.Context {
 	return ctx
 }
 
+// on binds a cached statement to the transaction. database/sql closes it
+// when the transaction ends, after any rows it returned.
+func (p prepared) on(ctx context.Context, s *sql.Stmt) *sql.Stmt {
+	return p.tx.StmtContext(ctx, s) //nolint:sqlclosecheck // see above
+}
+
 func (p prepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = p.ctx(ctx)
 	if s := p.stmts.lookup(query); s != nil {
-		return p.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		return p.on(ctx, s).ExecContext(ctx, args...) //nolint:sqlclosecheck // closed with the transaction (see on)
 	}
 	return p.tx.ExecContext(ctx, query, args...)
 }
@@ -88,7 +94,7 @@ func (p prepared) ExecContext(ctx context.Context, query string, args ...any) (s
 func (p prepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = p.ctx(ctx)
 	if s := p.stmts.lookup(query); s != nil {
-		return p.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+		return p.on(ctx, s).QueryContext(ctx, args...) //nolint:sqlclosecheck // closed with the transaction (see on)
 	}
 	return p.tx.QueryContext(ctx, query, args...)
 }
@@ -96,7 +102,7 @@ func (p prepared) QueryContext(ctx context.Context, query string, args ...any) (
 func (p prepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = p.ctx(ctx)
 	if s := p.stmts.lookup(query); s != nil {
-		return p.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+		return p.on(ctx, s).QueryRowContext(ctx, args...) //nolint:sqlclosecheck // closed with the transaction (see on)
 	}
 	return p.tx.QueryRowContext(ctx, query, args...)
 }
