@@ -13,7 +13,7 @@ import (
 func (t *tx) JobSchedule(ctx context.Context, kind bursar.JobKind, ref string, runAt time.Time) error {
 	const q = `INSERT INTO jobs (kind, ref, run_at) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, ref) DO UPDATE SET run_at = excluded.run_at`
-	if _, err := t.tx.Exec(ctx, q, kind, ref, runAt); err != nil {
+	if _, _, err := t.tx.later(ctx, nil, q, kind, ref, runAt); err != nil {
 		return translate(fmt.Errorf("schedule %s job for %s: %w", kind, ref, err))
 	}
 	return nil
@@ -21,7 +21,7 @@ func (t *tx) JobSchedule(ctx context.Context, kind bursar.JobKind, ref string, r
 
 // JobCancel implements store.Tx.
 func (t *tx) JobCancel(ctx context.Context, kind bursar.JobKind, ref string) error {
-	if _, err := t.tx.Exec(ctx, `DELETE FROM jobs WHERE kind = $1 AND ref = $2`, kind, ref); err != nil {
+	if _, _, err := t.tx.later(ctx, nil, `DELETE FROM jobs WHERE kind = $1 AND ref = $2`, kind, ref); err != nil {
 		return translate(fmt.Errorf("cancel %s job for %s: %w", kind, ref, err))
 	}
 	return nil

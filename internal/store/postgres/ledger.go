@@ -47,7 +47,7 @@ func (t *tx) EntryPost(ctx context.Context, e bursar.Entry) (bursar.PostResult, 
 		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
 		args = append(args, id, i, p.Account, p.Currency, p.Amount)
 	}
-	if _, err := t.tx.Exec(ctx, b.String(), args...); err != nil {
+	if _, _, err := t.tx.later(ctx, nil, b.String(), args...); err != nil {
 		return bursar.PostResult{}, translate(fmt.Errorf("insert postings of %s: %w", e.Key, err))
 	}
 	return bursar.PostResult{ID: bursar.EntryID(id)}, nil
@@ -76,6 +76,9 @@ func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) e
 	const q = `UPDATE account_balances SET balance = balance + $1, version = version + 1
 		WHERE account_id = $2 AND shard = $3 AND currency = $4 AND (may_go_negative OR balance + $1 >= 0)`
 	shard := d.Account.ShardFor(e.Key)
+	if t.tx.pipelined {
+		return t.balanceQueue(ctx, q, d, e, shard)
+	}
 	for retried := false; ; retried = true {
 		res, err := t.tx.Exec(ctx, q, d.Amount, d.Account, shard, d.Currency)
 		if err != nil {
@@ -111,6 +114,32 @@ func (t *tx) balanceApply(ctx context.Context, d bursar.Delta, e bursar.Entry) e
 		// another one committed it after the update above looked, which under
 		// READ COMMITTED the next statement sees.
 	}
+}
+
+// balanceQueue queues the change of one balance row (see pipeline.go): the
+// update, or for a credit to an account of one row, which may be new (every
+// order's escrow is), an insert of the account that does nothing when it
+// exists and an upsert of its row. The update expects to change its row and
+// the upsert to insert or change it; when the account is missing, holds too
+// little or holds another currency, the transaction runs again unpipelined
+// and balanceApply says which.
+func (t *tx) balanceQueue(ctx context.Context, update string, d bursar.Delta, e bursar.Entry, shard int) error {
+	if d.Amount < 0 || d.Account.Shards() > 1 {
+		_, _, err := t.tx.later(ctx, oneRow, update, d.Amount, d.Account, shard, d.Currency)
+		return err
+	}
+	const account = `INSERT INTO accounts (id, currency, may_go_negative, shards, created_at) VALUES ($1, $2, $3, 1, $4)
+		ON CONFLICT (id) DO NOTHING`
+	if _, _, err := t.tx.later(ctx, nil, account, d.Account, d.Currency, d.Account.MayGoNegative(), e.PostedAt); err != nil {
+		return err
+	}
+	const upsert = `INSERT INTO account_balances (account_id, shard, currency, may_go_negative, balance, version)
+		VALUES ($1, 0, $2, $3, $4, 1)
+		ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_balances.balance + excluded.balance,
+			version = account_balances.version + 1
+		WHERE account_balances.currency = excluded.currency`
+	_, _, err := t.tx.later(ctx, oneRow, upsert, d.Account, d.Currency, d.Account.MayGoNegative(), d.Amount)
+	return err
 }
 
 // balanceTake debits a sharded account that may not go negative, taking from

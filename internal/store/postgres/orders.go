@@ -126,14 +126,14 @@ func (t *tx) OrderUpdate(ctx context.Context, o bursar.Order, from bursar.OrderS
 			access_until = $12, updated_at = $13, payout_account = $14, payout_name = $15, channel_ref = $16,
 			failure_reason = $17, needs_approval = $18
 		WHERE id = $19 AND status = $20`
-	res, err := t.tx.Exec(ctx, q, o.Status, o.Channel, o.PaidFromCash, o.PaidFromEarnings, o.Refunded, o.Fee,
+	res, queued, err := t.tx.later(ctx, oneRow, q, o.Status, o.Channel, o.PaidFromCash, o.PaidFromEarnings, o.Refunded, o.Fee,
 		metadataJSON(o.Metadata), nullTime(o.ExpiresAt), nullTime(o.PaidAt), nullTime(o.ReleaseAt), nullTime(o.CompletedAt),
 		nullTime(o.AccessUntil), o.UpdatedAt, o.PayoutAccount, o.PayoutName, o.ChannelRef, o.FailureReason, o.NeedsApproval,
 		o.ID, from)
 	if err != nil {
 		return translate(fmt.Errorf("update order %s: %w", o.ID, err))
 	}
-	if res.RowsAffected() == 1 {
+	if queued || res.RowsAffected() == 1 {
 		return nil
 	}
 	var status bursar.OrderStatus

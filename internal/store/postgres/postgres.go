@@ -99,34 +99,49 @@ func (db *DB) Close() error {
 // InTx runs fn in a READ COMMITTED transaction, again when PostgreSQL reports
 // a serialization failure or deadlock, up to maxAttempts times.
 func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return db.inTx(ctx, pgx.TxOptions{}, fn)
+	return db.inTx(ctx, "BEGIN", true, fn)
 }
 
 // InReadTx runs fn in a REPEATABLE READ, READ ONLY transaction: every query
 // in it sees the same snapshot.
 func (db *DB) InReadTx(ctx context.Context, fn func(store.Tx) error) error {
-	return db.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	return db.inTx(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false, fn)
 }
 
-func (db *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(store.Tx) error) error {
+// inTx runs fn, pipelined when asked (see pipeline.go) until a pipelined
+// write goes wrong, and again on the errors retriable names.
+func (db *DB) inTx(ctx context.Context, begin string, pipelined bool, fn func(store.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := db.tryTx(ctx, opts, fn)
+		err := db.tryTx(ctx, begin, pipelined, fn)
+		if pipelined && errors.Is(err, errEager) && !retriable(err) {
+			pipelined = false
+			attempt-- // not an attempt the database asked for
+			continue
+		}
 		if err == nil || attempt == maxAttempts || !retriable(err) {
 			return translate(err)
 		}
 	}
 }
 
-func (db *DB) tryTx(ctx context.Context, opts pgx.TxOptions, fn func(store.Tx) error) error {
-	pgTx, err := db.pool.BeginTx(ctx, opts)
+func (db *DB) tryTx(ctx context.Context, begin string, pipelined bool, fn func(store.Tx) error) error {
+	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&tx{tx: pgTx}); err != nil {
-		_ = pgTx.Rollback(ctx) // the error that matters is fn's
+	defer pc.Release()
+	c := newConn(pc, begin, pipelined)
+	err = fn(&tx{tx: c})
+	if c.failed != nil {
+		// Whatever fn made of it, a queued write went wrong.
+		err = c.failed
+	}
+	if err != nil {
+		c.rollback(ctx) // the error that matters is fn's
 		return err
 	}
-	if err := pgTx.Commit(ctx); err != nil {
+	if err := c.commit(ctx); err != nil {
+		c.rollback(ctx)
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
@@ -230,7 +245,7 @@ func isUniqueViolation(err error) bool {
 
 // tx implements store.Tx on a pgx transaction.
 type tx struct {
-	tx pgx.Tx
+	tx *conn
 }
 
 // nullTime converts a time that may be unset: the zero time.Time, which

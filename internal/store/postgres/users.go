@@ -131,7 +131,7 @@ func (t *tx) SecretPut(ctx context.Context, s bursar.Secret) error {
 	const q = `INSERT INTO secrets (user_id, kind, hash, wrong_tries, locked_until, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (user_id, kind) DO UPDATE SET hash = excluded.hash, wrong_tries = excluded.wrong_tries,
 			locked_until = excluded.locked_until, updated_at = excluded.updated_at`
-	_, err := t.tx.Exec(ctx, q, s.User, s.Kind, s.Hash, s.WrongTries, nullTime(s.LockedUntil), s.UpdatedAt)
+	_, _, err := t.tx.later(ctx, nil, q, s.User, s.Kind, s.Hash, s.WrongTries, nullTime(s.LockedUntil), s.UpdatedAt)
 	if err != nil {
 		return translate(fmt.Errorf("store %s password of %s: %w", s.Kind, s.User, err))
 	}
