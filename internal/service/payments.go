@@ -25,6 +25,16 @@ func (s *Orders) PayWithWallet(ctx context.Context, actor bursar.Actor, id bursa
 	var o bursar.Order
 	err := s.deps.inTx(ctx, func(tx store.Tx, keep *error) error {
 		now := s.deps.now()
+		if actor.Kind == bursar.CredentialUser {
+			// The buyer is known before the order is read: lock the rows
+			// the payment reads at once.
+			u := actor.User
+			if err := tx.Prefetch(ctx, store.Prefetch{Order: id,
+				Secrets:  []store.SecretRef{{User: u, Kind: bursar.SecretPayment}},
+				Accounts: []bursar.AccountID{bursar.UserCashAccount(u), bursar.UserEarningsAccount(u)}}); err != nil {
+				return err
+			}
+		}
 		var err error
 		if o, err = visibleOrder(ctx, tx, actor, id, true); err != nil {
 			return err

@@ -40,6 +40,20 @@ type DB interface {
 	Close() error
 }
 
+// Prefetch names rows for Tx.Prefetch, in the order they will be read:
+// the order, then the secrets, then the accounts.
+type Prefetch struct {
+	Order    bursar.OrderID
+	Secrets  []SecretRef
+	Accounts []bursar.AccountID
+}
+
+// SecretRef names a user's password of a kind.
+type SecretRef struct {
+	User bursar.UserID
+	Kind bursar.SecretKind
+}
+
 // Tx is every query the service needs. Methods are noun-first, so they group
 // by table.
 type Tx interface {
@@ -63,6 +77,13 @@ type Tx interface {
 	// when it could not look.
 	LedgerVerify(ctx context.Context) (bursar.LedgerReport, error)
 
+	// Prefetch names rows the transaction is about to read for update, so
+	// that an engine can read and lock them in one round trip: each
+	// *GetForUpdate call for one of them that follows, before any write, is
+	// answered from what was read. It changes no outcome and no lock order
+	// (the rows are locked in the order the calls would lock them), and
+	// SQLite, which has no round trips, ignores it.
+	Prefetch(ctx context.Context, p Prefetch) error
 	// AccountGetForUpdate is AccountGet that also locks the account's balance
 	// rows until the transaction ends (PostgreSQL; SQLite's single writer
 	// makes every write transaction exclusive anyway).

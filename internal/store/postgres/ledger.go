@@ -280,6 +280,31 @@ func (t *tx) AccountGet(ctx context.Context, id bursar.AccountID) (bursar.Accoun
 	return a, nil
 }
 
+const accountForUpdate = `WITH locked AS (
+		SELECT balance FROM account_balances WHERE account_id = $1 ORDER BY shard FOR UPDATE
+	)
+	SELECT a.id, a.currency, a.may_go_negative, a.created_at, (SELECT sum(balance)::bigint FROM locked)
+	FROM accounts a WHERE a.id = $1`
+
+// Prefetch implements store.Tx with the queries of OrderGetForUpdate,
+// SecretGetForUpdate and AccountGetForUpdate, sent together.
+func (t *tx) Prefetch(ctx context.Context, p store.Prefetch) error {
+	var qs []query
+	if p.Order != "" {
+		qs = append(qs, query{orderForUpdate, []any{p.Order}})
+	}
+	for _, s := range p.Secrets {
+		qs = append(qs, query{secretForUpdate, []any{s.User, s.Kind}})
+	}
+	for _, a := range p.Accounts {
+		qs = append(qs, query{accountForUpdate, []any{a}})
+	}
+	if err := t.tx.prefetch(ctx, qs); err != nil {
+		return translate(fmt.Errorf("prefetch: %w", err))
+	}
+	return nil
+}
+
 // AccountGetForUpdate implements store.Tx. The CTE locks every balance row
 // of the account in shard order, the order the writers lock them in, and
 // the sum reads them as locked: after waiting for another writer it sums
@@ -287,12 +312,7 @@ func (t *tx) AccountGet(ctx context.Context, id bursar.AccountID) (bursar.Accoun
 func (t *tx) AccountGetForUpdate(ctx context.Context, id bursar.AccountID) (bursar.Account, error) {
 	var a bursar.Account
 	var created time.Time
-	const q = `WITH locked AS (
-			SELECT balance FROM account_balances WHERE account_id = $1 ORDER BY shard FOR UPDATE
-		)
-		SELECT a.id, a.currency, a.may_go_negative, a.created_at, (SELECT sum(balance)::bigint FROM locked)
-		FROM accounts a WHERE a.id = $1`
-	err := t.tx.QueryRow(ctx, q, id).Scan(&a.ID, &a.Currency, &a.MayGoNegative, &created, &a.Balance)
+	err := t.tx.QueryRow(ctx, accountForUpdate, id).Scan(&a.ID, &a.Currency, &a.MayGoNegative, &created, &a.Balance)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, bursar.Errorf(bursar.NotFound, "There is no ledger account %s.", id)
 	}

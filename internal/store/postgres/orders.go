@@ -88,9 +88,10 @@ func (t *tx) OrderGet(ctx context.Context, id bursar.OrderID) (bursar.Order, err
 // transaction that wants the order waits until this one ends, then sees
 // what it wrote.
 func (t *tx) OrderGetForUpdate(ctx context.Context, id bursar.OrderID) (bursar.Order, error) {
-	const q = `SELECT ` + orderColumns + ` FROM orders WHERE id = $1 FOR UPDATE`
-	return t.orderGet(ctx, q, id)
+	return t.orderGet(ctx, orderForUpdate, id)
 }
+
+const orderForUpdate = `SELECT ` + orderColumns + ` FROM orders WHERE id = $1 FOR UPDATE`
 
 // orderGet reads an order with q, one of the two queries above.
 func (t *tx) orderGet(ctx context.Context, q string, id bursar.OrderID) (bursar.Order, error) {

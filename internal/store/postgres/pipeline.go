@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -43,6 +45,8 @@ type conn struct {
 	queue     pgx.Batch
 	checks    []func(pgconn.CommandTag) bool // of the queued statements, in order
 	failed    error                          // a queued write went wrong; every later statement fails with it
+	// read ahead by prefetch, by query and arguments, until the next write
+	ahead map[string]aheadRow
 }
 
 func newConn(c *pgxpool.Conn, begin string, pipelined bool) *conn {
@@ -62,6 +66,7 @@ func (c *conn) later(ctx context.Context, ok func(pgconn.CommandTag) bool, sql s
 		tag, err = c.Exec(ctx, sql, args...)
 		return tag, false, err
 	}
+	clear(c.ahead)
 	if c.failed != nil {
 		return tag, false, c.failed
 	}
@@ -104,6 +109,7 @@ func (c *conn) send(ctx context.Context, extra bool) (pgx.BatchResults, error) {
 
 // Exec runs a statement whose outcome the caller needs now.
 func (c *conn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	clear(c.ahead)
 	c.queue.Queue(sql, args...)
 	results, err := c.send(ctx, true)
 	if err != nil {
@@ -131,14 +137,86 @@ func (c *conn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	return &batchRows{Rows: rows, results: results}, nil
 }
 
-// QueryRow runs a query for one row, sending the queued statements with it.
+// QueryRow runs a query for one row, sending the queued statements with it,
+// or answers it from what prefetch read.
 func (c *conn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if len(c.ahead) > 0 {
+		k := aheadKey(sql, args)
+		if r, ok := c.ahead[k]; ok {
+			delete(c.ahead, k)
+			return r
+		}
+	}
 	c.queue.Queue(sql, args...)
 	results, err := c.send(ctx, true)
 	if err != nil {
 		return errRow{err}
 	}
 	return batchRow{results}
+}
+
+type query struct {
+	sql  string
+	args []any
+}
+
+// prefetch runs queries for one row each, with the queued statements, and
+// keeps their rows for the QueryRow calls that ask the same (see
+// store.Tx.Prefetch). Any write forgets them: it may change what they read.
+func (c *conn) prefetch(ctx context.Context, qs []query) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	for _, q := range qs {
+		c.queue.Queue(q.sql, q.args...)
+	}
+	results, err := c.send(ctx, true)
+	if err != nil {
+		return err
+	}
+	if c.ahead == nil {
+		c.ahead = map[string]aheadRow{}
+	}
+	for _, q := range qs {
+		rows, err := results.Query()
+		if err != nil {
+			_ = results.Close()
+			return err
+		}
+		r := aheadRow{types: c.c.Conn().TypeMap(), err: pgx.ErrNoRows}
+		if rows.Next() {
+			r.fields, r.err = slices.Clone(rows.FieldDescriptions()), nil
+			for _, v := range rows.RawValues() {
+				r.values = append(r.values, slices.Clone(v)) // the buffers are reused; NULL stays nil
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			_ = results.Close()
+			return err
+		}
+		c.ahead[aheadKey(q.sql, q.args)] = r
+	}
+	return results.Close()
+}
+
+func aheadKey(sql string, args []any) string {
+	return fmt.Sprintf("%s\x00%v", sql, args)
+}
+
+// aheadRow is a row read by prefetch, scanned when it is asked for.
+type aheadRow struct {
+	types  *pgtype.Map
+	fields []pgconn.FieldDescription
+	values [][]byte
+	err    error
+}
+
+func (r aheadRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return pgx.ScanRow(r.types, r.fields, r.values, dest...)
 }
 
 // commit sends COMMIT with the queued writes.

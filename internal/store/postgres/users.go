@@ -105,9 +105,11 @@ func (t *tx) SecretGet(ctx context.Context, user bursar.UserID, kind bursar.Secr
 // parallel try waits here until this transaction ends, then reads the
 // counter this one wrote.
 func (t *tx) SecretGetForUpdate(ctx context.Context, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error) {
-	const q = `SELECT hash, wrong_tries, locked_until, updated_at FROM secrets WHERE user_id = $1 AND kind = $2 FOR UPDATE`
-	return t.secretGet(ctx, q, user, kind)
+	return t.secretGet(ctx, secretForUpdate, user, kind)
 }
+
+const secretForUpdate = `SELECT hash, wrong_tries, locked_until, updated_at FROM secrets
+	WHERE user_id = $1 AND kind = $2 FOR UPDATE`
 
 // secretGet reads a secret with q, one of the two queries above.
 func (t *tx) secretGet(ctx context.Context, q string, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error) {

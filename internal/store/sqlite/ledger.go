@@ -241,6 +241,10 @@ func (t *tx) AccountGet(ctx context.Context, id bursar.AccountID) (bursar.Accoun
 	return a, nil
 }
 
+// Prefetch implements store.Tx: SQLite runs in this process, so there is no
+// round trip to save.
+func (t *tx) Prefetch(context.Context, store.Prefetch) error { return nil }
+
 // AccountGetForUpdate implements store.Tx. It is AccountGet: a write
 // transaction holds SQLite's one write lock from its start, so the balance
 // cannot change under it.

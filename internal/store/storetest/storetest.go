@@ -34,6 +34,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("verify", func(t *testing.T) { testVerify(t, h) })
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, h) })
 	t.Run("error sites", func(t *testing.T) { testErrorSites(t, h) })
+	t.Run("prefetch", func(t *testing.T) { testPrefetch(t, h) })
 	t.Run("bank", func(t *testing.T) { testBank(t, h) })
 	t.Run("statements", func(t *testing.T) { testStatements(t, h) })
 	t.Run("users", func(t *testing.T) { testUsers(t, h) })
