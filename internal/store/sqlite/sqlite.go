@@ -86,14 +86,16 @@ func DSN(path string, readOnly bool) string {
 	// Wait for the write lock instead of failing at once; with one writer
 	// connection per process this only matters across processes.
 	q.Add("_pragma", "busy_timeout(10000)")
-	// The journals of savepoints (group.go) and statements live in memory,
-	// not in temporary files: writing them out cost a group commit a third
-	// of its time, and they are only needed until the transaction ends.
-	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// The writer's savepoint and statement journals (group.go) live in
+		// memory, not in temporary files: writing them out cost a group
+		// commit a third of its time, and they last one transaction. The
+		// readers keep theirs on disk, where a big sort, such as the
+		// ledger verification's, does not grow the process.
+		q.Add("_pragma", "temp_store(MEMORY)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

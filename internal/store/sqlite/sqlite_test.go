@@ -62,8 +62,8 @@ func TestPragmas(t *testing.T) {
 		}
 		want := map[string]string{
 			"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000",
-			"temp_store": "2",
 			"query_only": map[bool]string{false: "0", true: "1"}[readOnly],
+			"temp_store": map[bool]string{false: "2", true: "0"}[readOnly],
 		}
 		for pragma, w := range want {
 			var got string
