@@ -108,8 +108,7 @@ func (t *tx) SecretGetForUpdate(ctx context.Context, user bursar.UserID, kind bu
 	return t.secretGet(ctx, secretForUpdate, user, kind)
 }
 
-const secretForUpdate = `SELECT hash, wrong_tries, locked_until, updated_at FROM secrets
-	WHERE user_id = $1 AND kind = $2 FOR UPDATE`
+const secretForUpdate = `SELECT hash, wrong_tries, locked_until, updated_at FROM secrets WHERE user_id = $1 AND kind = $2 FOR UPDATE` //nolint:gosec // G101: a query, not a credential
 
 // secretGet reads a secret with q, one of the two queries above.
 func (t *tx) secretGet(ctx context.Context, q string, user bursar.UserID, kind bursar.SecretKind) (bursar.Secret, error) {
