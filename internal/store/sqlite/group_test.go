@@ -10,6 +10,7 @@ import (
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/store"
+	"bursar.dev/bursar/internal/store/dbtest"
 	"bursar.dev/bursar/internal/store/sqlite"
 )
 
@@ -20,19 +21,8 @@ func TestGroupCommitMembersAreIsolated(t *testing.T) {
 	db := open(t).(*sqlite.DB)
 	ctx := context.Background()
 
-	// A first transaction holds the committer until every other one is
-	// queued, so all of them land in one batch.
-	release := make(chan struct{})
-	holding := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = db.InTx(ctx, func(store.Tx) error {
-			close(holding)
-			<-release
-			return nil
-		})
-	})
-	<-holding
+	release := hold(db, &wg)
 
 	const members = 40
 	type outcome struct {
@@ -92,7 +82,7 @@ func TestGroupCommitMembersAreIsolated(t *testing.T) {
 			t.Errorf("member %d: entry stored = %v, want %v", i, got, wantStored)
 		}
 	}
-	verify(t, db)
+	dbtest.Verify(t, db)
 }
 
 // When a batch fails as a whole, none of it was committed, and each member
@@ -100,17 +90,8 @@ func TestGroupCommitMembersAreIsolated(t *testing.T) {
 func TestGroupCommitFailedBatchRunsEachAlone(t *testing.T) {
 	db := open(t).(*sqlite.DB)
 	ctx := context.Background()
-	release := make(chan struct{})
-	holding := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = db.InTx(ctx, func(store.Tx) error {
-			close(holding)
-			<-release
-			return nil
-		})
-	})
-	<-holding
+	release := hold(db, &wg)
 
 	const members = 10
 	var mu sync.Mutex
@@ -149,7 +130,7 @@ func TestGroupCommitFailedBatchRunsEachAlone(t *testing.T) {
 	if db.Batches() != 0 {
 		t.Errorf("%d batches committed, want 0", db.Batches())
 	}
-	verify(t, db)
+	dbtest.Verify(t, db)
 }
 
 // Close answers what is queued and refuses what comes after.
@@ -162,6 +143,22 @@ func TestGroupCommitAfterClose(t *testing.T) {
 	if bursar.ErrorCode(err) != bursar.Unavailable {
 		t.Errorf("InTx after Close: %v, want code %s", err, bursar.Unavailable)
 	}
+}
+
+// hold starts a transaction that keeps the committer busy until release is
+// closed, so that the transactions queued meanwhile land in one batch.
+func hold(db store.DB, wg *sync.WaitGroup) (release chan struct{}) {
+	release = make(chan struct{})
+	holding := make(chan struct{})
+	wg.Go(func() {
+		_ = db.InTx(context.Background(), func(store.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	})
+	<-holding
+	return release
 }
 
 func member(i int) bursar.Entry {
@@ -183,20 +180,6 @@ func stored(t *testing.T, db store.DB, i int) bool {
 		t.Fatal(err)
 	}
 	return true
-}
-
-func verify(t *testing.T, db store.DB) {
-	t.Helper()
-	err := db.InReadTx(context.Background(), func(tx store.Tx) error {
-		r, err := tx.LedgerVerify(context.Background())
-		if err == nil && !r.OK() {
-			t.Errorf("ledger invariants broken: %v", r.Problems)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // waitFor polls cond for up to ten seconds.
