@@ -15,6 +15,7 @@ import (
 	"bursar.dev/bursar/internal/admin"
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
+	"bursar.dev/bursar/internal/channel/channeltest"
 	"bursar.dev/bursar/internal/service"
 	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/store/dbtest"
@@ -74,39 +75,6 @@ func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
 func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *errorLog) WithGroup(string) slog.Handler      { return l }
 
-// idleAlipay lets withdrawals be taken (they need the payout channel
-// configured) and refuses every call: no test here runs a transfer.
-type idleAlipay struct{}
-
-var errIdle = bursar.Errorf(bursar.ChannelFailed, "This test's channel takes no calls.")
-
-func (idleAlipay) Name() bursar.Channel { return bursar.ChannelAlipay }
-func (idleAlipay) Pay(context.Context, channel.PayRequest) (channel.Payment, error) {
-	return channel.Payment{}, errIdle
-}
-func (idleAlipay) Query(context.Context, string) (channel.Trade, error) {
-	return channel.Trade{}, errIdle
-}
-func (idleAlipay) Close(context.Context, string) error { return errIdle }
-func (idleAlipay) Refund(context.Context, channel.RefundRequest) (channel.Refund, error) {
-	return channel.Refund{}, errIdle
-}
-func (idleAlipay) QueryRefund(context.Context, string, string) (channel.Refund, error) {
-	return channel.Refund{}, errIdle
-}
-func (idleAlipay) Transfer(context.Context, channel.TransferRequest) (channel.Transfer, error) {
-	return channel.Transfer{}, errIdle
-}
-func (idleAlipay) QueryTransfer(context.Context, string) (channel.Transfer, error) {
-	return channel.Transfer{}, errIdle
-}
-func (idleAlipay) Bill(context.Context, time.Time) ([]byte, error)   { return nil, errIdle }
-func (idleAlipay) ParseBill(time.Time, []byte) (channel.Bill, error) { return channel.Bill{}, errIdle }
-func (idleAlipay) Answer(error) channel.Answer                       { return channel.Answer{} }
-func (idleAlipay) ParseNotification(context.Context, channel.Inbound) (channel.Notification, error) {
-	return channel.Notification{}, errIdle
-}
-
 // world is the console over a real database and real services, with a
 // marketplace in it: a course (with a hostile title) paid from the wallet
 // and a refund asked for it (with a hostile reason), a second paid order
@@ -153,7 +121,7 @@ func newWorld(t *testing.T, db store.DB) *world {
 	c := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
 	log := &errorLog{}
 	d := service.Deps{DB: db, Now: c.Now, Log: slog.New(log), Pepper: []byte("a test pepper of at least 32 bytes!"),
-		CommissionBPS: 1000, Channels: map[bursar.Channel]channel.Channel{bursar.ChannelAlipay: idleAlipay{}},
+		CommissionBPS: 1000, Channels: map[bursar.Channel]channel.Channel{bursar.ChannelAlipay: channeltest.Idle{}},
 		Withdrawals: service.WithdrawalLimits{ApprovalOver: 1_000}}
 	w := &world{t: t, db: db, clock: c, log: log, admins: service.NewAdmins(d), orders: service.NewOrders(d),
 		wallets: service.NewWallets(d), refunds: service.NewRefunds(d), withdrawals: service.NewWithdrawals(d),

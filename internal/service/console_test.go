@@ -12,47 +12,13 @@ import (
 
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/channel"
+	"bursar.dev/bursar/internal/channel/channeltest"
 	"bursar.dev/bursar/internal/service"
 	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/store/dbtest"
 	"bursar.dev/bursar/internal/store/postgres"
 	"bursar.dev/bursar/internal/store/postgres/pgtest"
 )
-
-// idleAlipay is an Alipay that is configured but must never be called:
-// withdrawals need the payout channel to exist before they are taken, but
-// one that waits for approval, or whose transfer job never runs, sends
-// nothing.
-type idleAlipay struct{}
-
-var errIdle = bursar.Errorf(bursar.ChannelFailed, "This test's channel takes no calls.")
-
-func (idleAlipay) Name() bursar.Channel { return bursar.ChannelAlipay }
-func (idleAlipay) Pay(context.Context, channel.PayRequest) (channel.Payment, error) {
-	return channel.Payment{}, errIdle
-}
-func (idleAlipay) Query(context.Context, string) (channel.Trade, error) {
-	return channel.Trade{}, errIdle
-}
-func (idleAlipay) Close(context.Context, string) error { return errIdle }
-func (idleAlipay) Refund(context.Context, channel.RefundRequest) (channel.Refund, error) {
-	return channel.Refund{}, errIdle
-}
-func (idleAlipay) QueryRefund(context.Context, string, string) (channel.Refund, error) {
-	return channel.Refund{}, errIdle
-}
-func (idleAlipay) Transfer(context.Context, channel.TransferRequest) (channel.Transfer, error) {
-	return channel.Transfer{}, errIdle
-}
-func (idleAlipay) QueryTransfer(context.Context, string) (channel.Transfer, error) {
-	return channel.Transfer{}, errIdle
-}
-func (idleAlipay) Bill(context.Context, time.Time) ([]byte, error)   { return nil, errIdle }
-func (idleAlipay) ParseBill(time.Time, []byte) (channel.Bill, error) { return channel.Bill{}, errIdle }
-func (idleAlipay) Answer(error) channel.Answer                       { return channel.Answer{} }
-func (idleAlipay) ParseNotification(context.Context, channel.Inbound) (channel.Notification, error) {
-	return channel.Notification{}, errIdle
-}
 
 // consoleWorld is setup with an idle Alipay, the console's read models and
 // the use cases its pages act through.
@@ -67,7 +33,7 @@ func withConsole(t *testing.T, db store.DB) *consoleWorld {
 	t.Helper()
 	b := setup(t, db)
 	d := b.deps
-	d.Channels = map[bursar.Channel]channel.Channel{bursar.ChannelAlipay: idleAlipay{}}
+	d.Channels = map[bursar.Channel]channel.Channel{bursar.ChannelAlipay: channeltest.Idle{}}
 	b.deps = d
 	b.orders, b.wallets, b.jobs = service.NewOrders(d), service.NewWallets(d), service.NewJobs(d)
 	return &consoleWorld{bundle: b, console: service.NewConsole(d), refunds: service.NewRefunds(d),
