@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,60 +10,23 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
+	"bursar.dev/bursar/internal/metrics/metricstest"
 	"bursar.dev/bursar/internal/store/postgres/pgtest"
 )
 
-// logBuffer collects serve's JSON log while it runs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// find returns the log lines whose fields include every one of want.
-func (l *logBuffer) find(t *testing.T, want map[string]any) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for line := range strings.Lines(l.b.String()) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", line)
-		}
-		match := true
-		for k, v := range want {
-			match = match && m[k] == v
-		}
-		if match {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // serveLogged runs `bursar serve` in-process, as startServe does, keeping
 // its log.
-func serveLogged(t *testing.T, args ...string) (string, *logBuffer) {
+func serveLogged(t *testing.T, args ...string) (string, *metricstest.Log) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w := io.Pipe()
-	logs := &logBuffer{}
+	logs := &metricstest.Log{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"bursar", "serve", "--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, w, logs)
@@ -87,43 +49,17 @@ func serveLogged(t *testing.T, args ...string) (string, *logBuffer) {
 }
 
 // metricsOf reads and parses /metrics.
-func metricsOf(t *testing.T, base string) map[string]*dto.MetricFamily {
+func metricsOf(t *testing.T, base string) metricstest.Families {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics = %d: %v", resp.StatusCode, err)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics = %d", resp.StatusCode)
 	}
-	return fams
-}
-
-// sample returns the value of the series of a family with these labels.
-func sample(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-series:
-	for _, m := range fams[name].GetMetric() {
-		if len(m.GetLabel()) != len(labels) {
-			continue
-		}
-		for _, l := range m.GetLabel() {
-			if labels[l.GetName()] != l.GetValue() {
-				continue series
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
+	return metricstest.Parse(t, resp.Body)
 }
 
 func readyz(t *testing.T, base string) (int, map[string]any) {
@@ -202,7 +138,7 @@ func TestOperatorsView(t *testing.T) {
 			}
 			resp.Body.Close()
 			id := resp.Header.Get("Request-Id")
-			lines := logs.find(t, map[string]any{"msg": "request", "request_id": id})
+			lines := logs.Lines(t, map[string]any{"msg": "request", "request_id": id})
 			if len(lines) != 1 {
 				t.Fatalf("%d access log lines with request_id %q, want 1", len(lines), id)
 			}
@@ -232,7 +168,7 @@ func TestOperatorsView(t *testing.T) {
 				{"bursar_jobs", map[string]string{"kind": "release"}, 1},
 				{"bursar_job_queue_lag_seconds", map[string]string{}, 0},
 			} {
-				if got, ok := sample(fams, c.name, c.labels); !ok || got != c.want {
+				if got, ok := fams.Value(c.name, c.labels); !ok || got != c.want {
 					t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
 				}
 			}

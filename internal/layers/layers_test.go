@@ -69,7 +69,8 @@ var rules = []rule{
 }
 
 // testOnly lists packages that only tests may import.
-var testOnly = []string{"internal/store/storetest", "internal/store/postgres/pgtest", "internal/store/dbtest", "internal/channel/channeltest"}
+var testOnly = []string{"internal/store/storetest", "internal/store/postgres/pgtest", "internal/store/dbtest", "internal/channel/channeltest",
+	"internal/metrics/metricstest"}
 
 type pkg struct {
 	ImportPath   string

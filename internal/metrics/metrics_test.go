@@ -1,24 +1,18 @@
 package metrics_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/metrics"
+	"bursar.dev/bursar/internal/metrics/metricstest"
 	"bursar.dev/bursar/internal/service"
 	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/store/dbtest"
@@ -62,81 +56,19 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the server goroutines and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// lines returns the JSON log lines written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for l := range strings.Lines(s.b.String()) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // scrape reads /metrics as Prometheus does.
-func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+func scrape(t *testing.T, h http.Handler) metricstest.Families {
 	t.Helper()
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d\n%s", w.Code, w.Body)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(w.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return fams
-}
-
-// value returns the value of the family's series with exactly these
-// labels, and whether there is one.
-func value(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	f, ok := fams[name]
-	if !ok {
-		return 0, false
-	}
-series:
-	for _, m := range f.GetMetric() {
-		if len(m.GetLabel()) != len(labels) {
-			continue
-		}
-		for _, l := range m.GetLabel() {
-			if labels[l.GetName()] != l.GetValue() {
-				continue series
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
+	return metricstest.Parse(t, w.Body)
 }
 
 func TestWrapCountsAndLogs(t *testing.T) {
-	var logs syncBuffer
+	var logs metricstest.Log
 	m := metrics.New(metrics.Options{Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	h := m.Wrap(mux())
 	tests := []struct {
@@ -161,7 +93,7 @@ func TestWrapCountsAndLogs(t *testing.T) {
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		lines := logs.lines(t)
+		lines := logs.Lines(t, nil)
 		line := lines[len(lines)-1]
 		id := w.Header().Get("Request-Id")
 		if tt.wantID != "" && id != tt.wantID || tt.wantID == "" && !strings.HasPrefix(id, "req_") {
@@ -192,7 +124,7 @@ func TestWrapCountsAndLogs(t *testing.T) {
 		{"bursar_http_request_duration_seconds", map[string]string{"route": "GET /v1/orders/{id}"}, 3},
 		{"bursar_http_requests_in_flight", map[string]string{}, 0},
 	} {
-		if got, ok := value(fams, c.name, c.labels); !ok || got != c.want {
+		if got, ok := fams.Value(c.name, c.labels); !ok || got != c.want {
 			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
 	}
@@ -233,11 +165,11 @@ func TestDatabaseFigures(t *testing.T) {
 			{"bursar_channel_notifications_total", map[string]string{"channel": "wechat", "outcome": "rejected"}, 1},
 			{"bursar_webhook_deliveries", map[string]string{"status": "failed"}, 0},
 		} {
-			if got, ok := value(fams, c.name, c.labels); !ok || got != c.want {
+			if got, ok := fams.Value(c.name, c.labels); !ok || got != c.want {
 				t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
 			}
 		}
-		if lag, _ := value(fams, "bursar_job_queue_lag_seconds", map[string]string{}); lag < 90 || lag > 120 {
+		if lag, _ := fams.Value("bursar_job_queue_lag_seconds", map[string]string{}); lag < 90 || lag > 120 {
 			t.Errorf("bursar_job_queue_lag_seconds = %v, want about 90", lag)
 		}
 	})
@@ -264,7 +196,7 @@ func TestSlowDatabase(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the scrape took %v", took)
 	}
-	if up, ok := value(fams, "bursar_stats_up", map[string]string{}); !ok || up != 0 {
+	if up, ok := fams.Value("bursar_stats_up", map[string]string{}); !ok || up != 0 {
 		t.Errorf("bursar_stats_up = %v (found %v), want 0", up, ok)
 	}
 	for _, name := range []string{"bursar_http_requests_in_flight", "go_goroutines"} {
