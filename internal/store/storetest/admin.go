@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -189,26 +188,19 @@ func testAdmins(t *testing.T, h Harness) {
 		db := h.Open(t)
 		mustAdmins(t, db, newAdmin("bob"))
 		const n = 12
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range n {
-			wg.Go(func() {
-				<-start
-				err := db.InTx(ctx, func(tx store.Tx) error {
-					a, err := tx.AdminGetForUpdate(ctx, "bob")
-					if err != nil {
-						return err
-					}
-					a.FailedLogins++
-					return tx.AdminUpdate(ctx, a)
-				})
+		atOnce(n, func(int) {
+			err := db.InTx(ctx, func(tx store.Tx) error {
+				a, err := tx.AdminGetForUpdate(ctx, "bob")
 				if err != nil {
-					t.Errorf("count a failed sign-in: %v", err)
+					return err
 				}
+				a.FailedLogins++
+				return tx.AdminUpdate(ctx, a)
 			})
-		}
-		close(start)
-		wg.Wait()
+			if err != nil {
+				t.Errorf("count a failed sign-in: %v", err)
+			}
+		})
 		if got := getAdmin(t, db, "bob").FailedLogins; got != n {
 			t.Errorf("FailedLogins = %d after %d counted in parallel, want %d", got, n, n)
 		}

@@ -18,25 +18,18 @@ func testConcurrency(t *testing.T, h Harness) {
 	db := h.Open(t)
 	ctx := context.Background()
 	const n = 16
-	var wg sync.WaitGroup
 	var fresh, replays atomic.Int32
-	start := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			<-start
-			res, err := post(ctx, db, transfer("notify:1", alipay, escrow1, 1990))
-			switch {
-			case err != nil:
-				t.Errorf("post: %v", err)
-			case res.Replayed:
-				replays.Add(1)
-			default:
-				fresh.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(int) {
+		res, err := post(ctx, db, transfer("notify:1", alipay, escrow1, 1990))
+		switch {
+		case err != nil:
+			t.Errorf("post: %v", err)
+		case res.Replayed:
+			replays.Add(1)
+		default:
+			fresh.Add(1)
+		}
+	})
 	if fresh.Load() != 1 || replays.Load() != n-1 {
 		t.Errorf("%d new and %d replayed posts, want 1 and %d", fresh.Load(), replays.Load(), n-1)
 	}

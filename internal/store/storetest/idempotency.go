@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,30 +83,23 @@ func testIdempotency(t *testing.T, h Harness) {
 		db := h.Open(t)
 		const n = 16
 		var fresh, replays atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range n {
-			wg.Go(func() {
-				<-start
-				err := db.InTx(ctx, func(tx store.Tx) error {
-					rec, first, err := tx.IdempotencyBegin(ctx, "cred_1", "k", "h", t0)
-					switch {
-					case err != nil:
-						return err
-					case first:
-						fresh.Add(1)
-					case rec.Hash == "h":
-						replays.Add(1)
-					}
-					return nil
-				})
-				if err != nil {
-					t.Errorf("IdempotencyBegin: %v", err)
+		atOnce(n, func(int) {
+			err := db.InTx(ctx, func(tx store.Tx) error {
+				rec, first, err := tx.IdempotencyBegin(ctx, "cred_1", "k", "h", t0)
+				switch {
+				case err != nil:
+					return err
+				case first:
+					fresh.Add(1)
+				case rec.Hash == "h":
+					replays.Add(1)
 				}
+				return nil
 			})
-		}
-		close(start)
-		wg.Wait()
+			if err != nil {
+				t.Errorf("IdempotencyBegin: %v", err)
+			}
+		})
 		if fresh.Load() != 1 || replays.Load() != n-1 {
 			t.Errorf("%d first requests and %d replays, want 1 and %d", fresh.Load(), replays.Load(), n-1)
 		}

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -206,26 +205,19 @@ func testOrders(t *testing.T, h Harness) {
 		mustOrders(t, db, pendingOrder("ord_1"))
 		const n = 16
 		var wins, losses atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				o := pendingOrder("ord_1")
-				o.Status, o.Metadata = bursar.OrderPaid, map[string]string{"winner": fmt.Sprint(i)}
-				err := db.InTx(ctx, func(tx store.Tx) error { return tx.OrderUpdate(ctx, o, bursar.OrderPending) })
-				switch bursar.ErrorCode(err) {
-				case "":
-					wins.Add(1)
-				case bursar.WrongState:
-					losses.Add(1)
-				default:
-					t.Errorf("OrderUpdate: %v", err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
+		atOnce(n, func(i int) {
+			o := pendingOrder("ord_1")
+			o.Status, o.Metadata = bursar.OrderPaid, map[string]string{"winner": fmt.Sprint(i)}
+			err := db.InTx(ctx, func(tx store.Tx) error { return tx.OrderUpdate(ctx, o, bursar.OrderPending) })
+			switch bursar.ErrorCode(err) {
+			case "":
+				wins.Add(1)
+			case bursar.WrongState:
+				losses.Add(1)
+			default:
+				t.Errorf("OrderUpdate: %v", err)
+			}
+		})
 		if wins.Load() != 1 || losses.Load() != n-1 {
 			t.Errorf("%d updates won and %d lost, want 1 and %d", wins.Load(), losses.Load(), n-1)
 		}

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -212,20 +211,13 @@ func testPayments(t *testing.T, h Harness) {
 	t.Run("racing puts of one payment leave one row", func(t *testing.T) {
 		db := h.Open(t)
 		const n = 16
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				p := pendingPayment("ord_1", bursar.ChannelAlipay)
-				p.TradeNo = fmt.Sprint("trade_", i)
-				if err := db.InTx(ctx, func(tx store.Tx) error { return tx.PaymentPut(ctx, p) }); err != nil {
-					t.Errorf("PaymentPut: %v", err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
+		atOnce(n, func(i int) {
+			p := pendingPayment("ord_1", bursar.ChannelAlipay)
+			p.TradeNo = fmt.Sprint("trade_", i)
+			if err := db.InTx(ctx, func(tx store.Tx) error { return tx.PaymentPut(ctx, p) }); err != nil {
+				t.Errorf("PaymentPut: %v", err)
+			}
+		})
 		if got := listPayments(t, db, "ord_1"); len(got) != 1 {
 			t.Errorf("%d payments after racing puts of one, want 1", len(got))
 		}

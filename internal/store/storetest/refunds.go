@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -307,32 +306,25 @@ func testRefunds(t *testing.T, h Harness) {
 		mustRefunds(t, db, openRefund("rfd_1", "ord_1"))
 		const n = 16
 		var wins, losses atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				err := db.InTx(ctx, func(tx store.Tx) error {
-					r, err := tx.RefundGetForUpdate(ctx, "rfd_1")
-					if err != nil {
-						return err
-					}
-					r = decide(r, bursar.RefundRejected, t0.Add(time.Hour))
-					r.DecisionNote = fmt.Sprint("decider ", i)
-					return tx.RefundUpdate(ctx, r, bursar.RefundRequested)
-				})
-				switch bursar.ErrorCode(err) {
-				case "":
-					wins.Add(1)
-				case bursar.WrongState:
-					losses.Add(1)
-				default:
-					t.Errorf("RefundUpdate: %v", err)
+		atOnce(n, func(i int) {
+			err := db.InTx(ctx, func(tx store.Tx) error {
+				r, err := tx.RefundGetForUpdate(ctx, "rfd_1")
+				if err != nil {
+					return err
 				}
+				r = decide(r, bursar.RefundRejected, t0.Add(time.Hour))
+				r.DecisionNote = fmt.Sprint("decider ", i)
+				return tx.RefundUpdate(ctx, r, bursar.RefundRequested)
 			})
-		}
-		close(start)
-		wg.Wait()
+			switch bursar.ErrorCode(err) {
+			case "":
+				wins.Add(1)
+			case bursar.WrongState:
+				losses.Add(1)
+			default:
+				t.Errorf("RefundUpdate: %v", err)
+			}
+		})
 		if wins.Load() != 1 || losses.Load() != n-1 {
 			t.Errorf("%d decisions won and %d lost, want 1 and %d", wins.Load(), losses.Load(), n-1)
 		}

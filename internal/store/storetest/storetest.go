@@ -9,6 +9,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,4 +214,19 @@ func mustUsers(t testing.TB, db store.DB, ids ...bursar.UserID) {
 		}
 		return nil
 	})
+}
+
+// atOnce runs fn(0) … fn(n-1) in goroutines released together, so that they
+// contend, and waits for all of them.
+func atOnce(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
 }

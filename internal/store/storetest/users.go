@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -194,26 +193,19 @@ func testSecrets(t *testing.T, h Harness) {
 			return tx.SecretPut(ctx, bursar.Secret{User: "u_1", Kind: bursar.SecretPayment, Hash: "pin", UpdatedAt: t0})
 		})
 		const n = 16
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range n {
-			wg.Go(func() {
-				<-start
-				err := db.InTx(ctx, func(tx store.Tx) error {
-					s, err := tx.SecretGetForUpdate(ctx, "u_1", bursar.SecretPayment)
-					if err != nil {
-						return err
-					}
-					s.WrongTries++
-					return tx.SecretPut(ctx, s)
-				})
+		atOnce(n, func(int) {
+			err := db.InTx(ctx, func(tx store.Tx) error {
+				s, err := tx.SecretGetForUpdate(ctx, "u_1", bursar.SecretPayment)
 				if err != nil {
-					t.Errorf("count a wrong try: %v", err)
+					return err
 				}
+				s.WrongTries++
+				return tx.SecretPut(ctx, s)
 			})
-		}
-		close(start)
-		wg.Wait()
+			if err != nil {
+				t.Errorf("count a wrong try: %v", err)
+			}
+		})
 		got, err := readTx(db, func(tx store.Tx) (bursar.Secret, error) { return tx.SecretGet(ctx, "u_1", bursar.SecretPayment) })
 		if err != nil || got.WrongTries != n {
 			t.Errorf("after %d parallel tries WrongTries = %d, %v; want %d", n, got.WrongTries, err, n)

@@ -975,22 +975,15 @@ func testEventSeqConcurrent(t *testing.T, h Harness) {
 	db := h.Open(t)
 	const n = 5
 	seqs := make([]int64, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			var err error
-			seqs[i], err = writeTx(db, func(tx store.Tx) (int64, error) {
-				return tx.EventInsert(context.Background(), newEvent(bursar.EventID(fmt.Sprintf("evt_%d", i)), bursar.EventOrderPaid, "o1", i))
-			})
-			if err != nil {
-				t.Errorf("EventInsert %d: %v", i, err)
-			}
+	atOnce(n, func(i int) {
+		var err error
+		seqs[i], err = writeTx(db, func(tx store.Tx) (int64, error) {
+			return tx.EventInsert(context.Background(), newEvent(bursar.EventID(fmt.Sprintf("evt_%d", i)), bursar.EventOrderPaid, "o1", i))
 		})
-	}
-	close(start)
-	wg.Wait()
+		if err != nil {
+			t.Errorf("EventInsert %d: %v", i, err)
+		}
+	})
 	slices.Sort(seqs)
 	if diff := cmp.Diff([]int64{1, 2, 3, 4, 5}, seqs); diff != "" {
 		t.Errorf("numbers given to concurrent events (-want +got):\n%s", diff)
