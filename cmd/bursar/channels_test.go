@@ -301,14 +301,19 @@ func alipayPurchase(t *testing.T, b backend) {
 	if ps := a.payments(s.buyer, id); ps[0]["trade_no"] != paid["trade_no"] || ps[0]["method"] != "alipay_qr" {
 		t.Errorf("payment %v, want Alipay's trade %v", ps[0], paid["trade_no"])
 	}
-	// The notification paid it: the payment check would run only a minute later.
-	var delivered bool
-	for _, n := range alipayNotifications(t, p.base, no) {
-		delivered = delivered || (n["state"] == "delivered" && n["last_answer"] == `200 "success"`)
-	}
-	if !delivered {
-		t.Errorf("no notification for %s was answered success: %v", no, alipayNotifications(t, p.base, no))
-	}
+	// The notification paid it: the payment check would run only a minute
+	// later. On a loaded machine the first delivery may outlast the
+	// sandbox's scaled-down timeout after Bursar has applied it; its retry
+	// is then answered success.
+	eventually(t, 10*time.Second, "a notification answered success", func() (bool, any) {
+		ns := alipayNotifications(t, p.base, no)
+		for _, n := range ns {
+			if n["state"] == "delivered" && n["last_answer"] == `200 "success"` {
+				return true, nil
+			}
+		}
+		return false, ns
+	})
 	if ent := a.must(200, s.buyer, "GET", "/v1/entitlements?item_id="+item, ""); ent["has_access"] != true {
 		t.Errorf("the paid course grants no access: %v", ent)
 	}
