@@ -117,6 +117,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.commit.close()
+	db.commit.stmts.close()
+	db.reads.close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

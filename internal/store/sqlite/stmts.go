@@ -23,10 +23,12 @@ import (
 const maxStmts = 1000
 
 type stmtCache struct {
-	pool *sql.DB
-	mu   sync.Mutex
-	m    map[string]*sql.Stmt
-	busy map[string]bool // being prepared
+	pool   *sql.DB
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	busy   map[string]bool // being prepared
+	closed bool
+	wg     sync.WaitGroup // the preparations under way
 }
 
 func newStmtCache(pool *sql.DB) *stmtCache {
@@ -41,11 +43,21 @@ func (c *stmtCache) lookup(query string) *sql.Stmt {
 	if s, ok := c.m[query]; ok {
 		return s
 	}
-	if !c.busy[query] && len(c.m)+len(c.busy) < maxStmts {
+	if !c.closed && !c.busy[query] && len(c.m)+len(c.busy) < maxStmts {
 		c.busy[query] = true
-		go c.prepare(query)
+		c.wg.Go(func() { c.prepare(query) })
 	}
 	return nil
+}
+
+// close starts no more preparations and waits for those under way, which
+// would otherwise open connections, and the database's files, after the
+// pool is closed.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
 }
 
 func (c *stmtCache) prepare(query string) {
