@@ -1,6 +1,9 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // Exec runs a raw statement on the write connection, for tests that corrupt
 // the database on purpose.
@@ -27,3 +30,6 @@ func (db *DB) Batches() int64 { return db.commit.batches.Load() }
 // FailNextBatch makes the next batch fail as a whole just before its commit,
 // as a full disk would.
 func (db *DB) FailNextBatch() { db.commit.failNext.Store(true) }
+
+// ReadStats describes the pool of read-only connections.
+func (db *DB) ReadStats() sql.DBStats { return db.read.Stats() }

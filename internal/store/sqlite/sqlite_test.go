@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"bursar.dev/bursar/internal/bursar"
 
 	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/store/sqlite"
@@ -75,5 +78,39 @@ func TestPragmas(t *testing.T) {
 			}
 		}
 		conn.Close()
+	}
+}
+
+// TestReadersStayOpen runs more read transactions at once than the pool
+// has connections, over and over: each connection must be opened once and
+// kept, not closed after a read and opened again.
+func TestReadersStayOpen(t *testing.T) {
+	db := open(t).(*sqlite.DB)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 50 {
+				err := db.InReadTx(ctx, func(tx store.Tx) error {
+					_, err := tx.AccountGet(ctx, "platform:fees")
+					if bursar.ErrorCode(err) == bursar.NotFound {
+						err = nil
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := db.ReadStats()
+	if st.MaxIdleClosed != 0 || st.MaxLifetimeClosed != 0 || st.MaxIdleTimeClosed != 0 {
+		t.Errorf("the pool closed connections it should have kept: %+v", st)
+	}
+	if st.OpenConnections < 2 {
+		t.Errorf("%d read connections open after 16 concurrent readers, want them all kept", st.OpenConnections)
 	}
 }
