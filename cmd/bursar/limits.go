@@ -51,7 +51,7 @@ func limitFlags(getenv func(string) string) []cli.Flag {
 		&cli.StringFlag{
 			Name: "trusted-proxies",
 			Usage: "comma-separated addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-For names " +
-				"the client for the limits per address; none by default: the peer is the client",
+				"the client for the limits per address and the access log; none by default: the peer is the client",
 			Sources: env(getenv, "BURSAR_TRUSTED_PROXIES"),
 		},
 		&cli.IntFlag{

@@ -200,7 +200,7 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	mux.Handle("GET /admin", http.RedirectHandler(admin.Prefix, http.StatusMovedPermanently))
 	// Prometheus metrics, outside the v1 API; every request is counted and
 	// logged with its route and request ID.
-	obs := metrics.New(metrics.Options{Ops: ops, Log: log})
+	obs := metrics.New(metrics.Options{Ops: ops, Log: log, Proxies: lim.proxies})
 	mux.Handle("GET /metrics", obs.Handler())
 	srv := server(cmd, obs.Wrap(mux), log)
 	// The printed URL carries the real port when --addr asked for port 0.

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"bursar.dev/bursar/internal/clientip"
 )
 
 // unmatched is the route of a request no pattern matched (a 404 or 405):
@@ -94,7 +92,7 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 				slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 				slog.Int64("bytes", rec.bytes),
 				slog.String("request_id", id),
-				slog.String("remote", clientip.Of(r)))
+				slog.String("remote", m.proxies.Of(r)))
 		}()
 		next.ServeHTTP(rec, r)
 		panicked = false

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"bursar.dev/bursar/internal/clientip"
 	"bursar.dev/bursar/internal/service"
 )
 
@@ -37,6 +38,10 @@ type Options struct {
 	// ScrapeTimeout bounds the database reads of one scrape, so a slow
 	// database cannot hang /metrics; DefaultScrapeTimeout when zero.
 	ScrapeTimeout time.Duration
+	// Proxies are the reverse proxies whose X-Forwarded-For names the
+	// client in the access log; any other peer is logged as itself, so a
+	// client cannot write someone else's address into the log.
+	Proxies clientip.Proxies
 }
 
 // Metrics holds one process's registry. There is no global registry: main
@@ -44,6 +49,7 @@ type Options struct {
 type Metrics struct {
 	reg      *prometheus.Registry
 	log      *slog.Logger
+	proxies  clientip.Proxies
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inFlight prometheus.Gauge
@@ -58,8 +64,9 @@ func New(o Options) *Metrics {
 		o.ScrapeTimeout = DefaultScrapeTimeout
 	}
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		log: o.Log,
+		reg:     prometheus.NewRegistry(),
+		log:     o.Log,
+		proxies: o.Proxies,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "bursar", Subsystem: "http", Name: "requests_total",
 			Help: "HTTP requests answered by this process, by route pattern and status code.",

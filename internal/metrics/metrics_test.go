@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
+	"bursar.dev/bursar/internal/clientip"
 	"bursar.dev/bursar/internal/metrics"
 	"bursar.dev/bursar/internal/metrics/metricstest"
 	"bursar.dev/bursar/internal/service"
@@ -69,25 +71,40 @@ func scrape(t *testing.T, h http.Handler) metricstest.Families {
 
 func TestWrapCountsAndLogs(t *testing.T) {
 	var logs metricstest.Log
-	m := metrics.New(metrics.Options{Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	proxies, err := clientip.ParseProxies("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(metrics.Options{Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Proxies: proxies})
 	h := m.Wrap(mux())
+	const client = "192.0.2.7:5555"
 	tests := []struct {
 		method, path, requestID string
+		peer, forwardedFor      string // the client when peer is ""
 		wantRoute               string
 		wantStatus              int
 		wantID                  string // "" for a new req_… one
 		wantLevel               string
+		wantRemote              string // "192.0.2.7" when ""
 	}{
-		{"GET", "/v1/orders/ord_1", "", "GET /v1/orders/{id}", 200, "", "INFO"},
-		{"GET", "/v1/orders/ord_2", "client-chosen-7", "GET /v1/orders/{id}", 200, "client-chosen-7", "INFO"},
-		{"GET", "/v1/orders/ord_3", "bad id with spaces", "GET /v1/orders/{id}", 200, "", "INFO"},
-		{"GET", "/no/such/path", "", "unmatched", 404, "", "INFO"},
-		{"POST", "/api/v1/getCash", "", "POST /api/v1/getCash", 200, "", "INFO"},
-		{"GET", "/healthz", "", "GET /healthz", 200, "", "DEBUG"}, // a probe
+		{"GET", "/v1/orders/ord_1", "", "", "", "GET /v1/orders/{id}", 200, "", "INFO", ""},
+		{"GET", "/v1/orders/ord_2", "client-chosen-7", "", "", "GET /v1/orders/{id}", 200, "client-chosen-7", "INFO", ""},
+		{"GET", "/v1/orders/ord_3", "bad id with spaces", "", "", "GET /v1/orders/{id}", 200, "", "INFO", ""},
+		{"GET", "/no/such/path", "", "", "", "unmatched", 404, "", "INFO", ""},
+		{"POST", "/api/v1/getCash", "", "", "", "POST /api/v1/getCash", 200, "", "INFO", ""},
+		{"GET", "/healthz", "", "", "", "GET /healthz", 200, "", "DEBUG", ""}, // a probe
+		// A client's own X-Forwarded-For is not believed...
+		{"GET", "/v1/orders/ord_4", "", "", "198.51.100.9", "GET /v1/orders/{id}", 200, "", "INFO", ""},
+		// ...a trusted proxy's is.
+		{"GET", "/v1/orders/ord_5", "", "10.1.2.3:5555", "198.51.100.9", "GET /v1/orders/{id}", 200, "", "INFO", "198.51.100.9"},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, tt.path, nil)
-		r.RemoteAddr = "192.0.2.7:5555"
+		r.RemoteAddr = cmp.Or(tt.peer, client)
+		if tt.forwardedFor != "" {
+			r.Header.Set("X-Forwarded-For", tt.forwardedFor)
+		}
 		if tt.requestID != "" {
 			r.Header.Set("X-Request-Id", tt.requestID)
 		}
@@ -101,7 +118,7 @@ func TestWrapCountsAndLogs(t *testing.T) {
 		}
 		want := map[string]any{"msg": "request", "level": tt.wantLevel, "method": tt.method, "route": tt.wantRoute,
 			"path": tt.path, "status": float64(tt.wantStatus), "bytes": float64(w.Body.Len()), "request_id": id,
-			"remote": "192.0.2.7"}
+			"remote": cmp.Or(tt.wantRemote, "192.0.2.7")}
 		for k, v := range want {
 			if line[k] != v {
 				t.Errorf("%s %s: access log %s = %v, want %v", tt.method, tt.path, k, line[k], v)
@@ -118,10 +135,10 @@ func TestWrapCountsAndLogs(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"bursar_http_requests_total", map[string]string{"route": "GET /v1/orders/{id}", "code": "200"}, 3},
+		{"bursar_http_requests_total", map[string]string{"route": "GET /v1/orders/{id}", "code": "200"}, 5},
 		{"bursar_http_requests_total", map[string]string{"route": "unmatched", "code": "404"}, 1},
 		{"bursar_http_requests_total", map[string]string{"route": "POST /api/v1/getCash", "code": "200"}, 1},
-		{"bursar_http_request_duration_seconds", map[string]string{"route": "GET /v1/orders/{id}"}, 3},
+		{"bursar_http_request_duration_seconds", map[string]string{"route": "GET /v1/orders/{id}"}, 5},
 		{"bursar_http_requests_in_flight", map[string]string{}, 0},
 	} {
 		if got, ok := fams.Value(c.name, c.labels); !ok || got != c.want {
