@@ -13,6 +13,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +21,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +32,7 @@ import (
 	"bursar.dev/bursar/internal/bursar"
 	"bursar.dev/bursar/internal/service"
 	"bursar.dev/bursar/internal/store/dbtest"
+	"bursar.dev/bursar/internal/store/sqlite"
 )
 
 // fuzzBody has a field of each kind the handlers' bodies have.
@@ -111,10 +115,24 @@ type fuzzWorld struct {
 	routes  []string
 	subst   map[string]string
 	verify  func(t *testing.T)
+	state   func(t *testing.T) []string // a line per table a refusal must leave alone
 }
 
 func newFuzzWorld(f *testing.F) *fuzzWorld {
-	db := dbtest.Open(f, "sqlite")
+	path := filepath.Join(f.TempDir(), "bursar.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", sqlite.DSN(path, true))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { raw.Close() })
 	d := service.Deps{DB: db, Now: time.Now, Log: slog.New(slog.DiscardHandler),
 		Pepper: []byte("a test pepper of at least 32 bytes!"), CommissionBPS: 1000}
 	auth := service.NewAuth(d)
@@ -123,7 +141,8 @@ func newFuzzWorld(f *testing.F) *fuzzWorld {
 		Refunds: service.NewRefunds(d), Reviews: service.NewReviews(d), Entitlements: service.NewEntitlements(d),
 		Withdrawals: service.NewWithdrawals(d), Notifications: service.NewNotifications(d), Webhooks: service.NewWebhooks(d),
 		Recon: service.NewRecon(d), Ops: service.NewOps(d, 0), Ledger: service.NewLedger(d)})
-	w := &fuzzWorld{handler: srv, subst: map[string]string{}, verify: func(t *testing.T) { dbtest.Verify(t, db) }}
+	w := &fuzzWorld{handler: srv, subst: map[string]string{}, verify: func(t *testing.T) { dbtest.Verify(t, db) },
+		state: tableState(f, raw)}
 	for _, r := range srv.Routes() {
 		switch r {
 		case "GET /docs", "GET /openapi.json":
@@ -159,6 +178,78 @@ func newFuzzWorld(f *testing.F) *fuzzWorld {
 	order := call("POST", "/v1/orders", w.subst["{buyer}"], `{"buyer_id":"buyer","item_id":"`+w.subst["{item}"]+`"}`)
 	w.subst["{order}"] = order["id"].(string)
 	return w
+}
+
+// refusalMayWrite are the tables a refused request may change: a wrong
+// password counts against its secret, and an Idempotency-Key keeps the
+// refusal to answer its retries with.
+var refusalMayWrite = map[string]bool{"secrets": true, "idempotency_keys": true}
+
+// tableState returns a reading of every other table: its row count and,
+// per column, the total of its numbers or of its texts' lengths. Any
+// insert, delete or update of a status, amount or time moves one of them.
+func tableState(f *testing.F, raw *sql.DB) func(t *testing.T) []string {
+	ctx := context.Background()
+	tables, err := raw.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var name string
+		if err := tables.Scan(&name); err != nil {
+			f.Fatal(err)
+		}
+		if !refusalMayWrite[name] {
+			names = append(names, name)
+		}
+	}
+	if err := tables.Err(); err != nil {
+		f.Fatal(err)
+	}
+	var selects []string
+	for _, name := range names {
+		parts := []string{"count(*)"}
+		cols, err := raw.QueryContext(ctx, `SELECT name, type FROM pragma_table_info(?)`, name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for cols.Next() {
+			var col, typ string
+			if err := cols.Scan(&col, &typ); err != nil {
+				f.Fatal(err)
+			}
+			if typ == "INTEGER" {
+				parts = append(parts, "total("+col+")")
+			} else {
+				parts = append(parts, "total(length("+col+"))")
+			}
+		}
+		if err := cols.Err(); err != nil {
+			f.Fatal(err)
+		}
+		selects = append(selects, fmt.Sprintf("SELECT '%s ' || %s FROM %s", name, strings.Join(parts, " || ' ' || "), name))
+	}
+	q := strings.Join(selects, " UNION ALL ")
+	return func(t *testing.T) []string {
+		rows, err := raw.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var state []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			state = append(state, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return state
+	}
 }
 
 func (w *fuzzWorld) expand(s string) string {
@@ -212,6 +303,7 @@ func FuzzServer(f *testing.F) {
 		}
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
+		before := w.state(t)
 		w.handler.ServeHTTP(rec, req)
 		fail := func(format string, args ...any) {
 			t.Helper()
@@ -247,6 +339,9 @@ func FuzzServer(f *testing.F) {
 		}
 		if e.Error.Type == "" || e.Error.Message == "" || e.Error.RequestID == "" || e.Error.RequestID != rec.Header().Get("Request-Id") {
 			fail("an incomplete error object")
+		}
+		if after := w.state(t); !slices.Equal(before, after) {
+			fail("a refusal changed the database:\nbefore %q\nafter  %q", before, after)
 		}
 		w.verify(t)
 	})
