@@ -137,12 +137,17 @@ var (
 	errBuild  error
 )
 
-// binary builds bursar once for the tests that run it as a process.
+// binary builds bursar once for the tests that run it as a process, with
+// the race detector when they run with it.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binPath = filepath.Join(binDir, "bursar")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 			errBuild = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
@@ -191,7 +196,14 @@ func startProcess(t *testing.T, args ...string) *process {
 	}
 	p.base = strings.TrimSpace(strings.TrimPrefix(line, "bursar listening on "))
 	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() {
+		p.stop(t)
+		// The race detector reports as it finds, so a report is in the log
+		// even from a process killed later.
+		if log := p.logText(); strings.Contains(log, "WARNING: DATA RACE") {
+			t.Errorf("the serve process had a data race:\n%s", log)
+		}
+	})
 	return p
 }
 
