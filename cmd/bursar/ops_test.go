@@ -297,3 +297,37 @@ func TestSIGTERMFinishesInFlightWork(t *testing.T) {
 		t.Errorf("the delivery in flight at SIGTERM: %v, want succeeded at the first attempt", ds)
 	}
 }
+
+// TestDebugAddr serves Go's profiles at --debug-addr, and never through the
+// API's port.
+func TestDebugAddr(t *testing.T) {
+	base, logs := serveLogged(t, "--data-dir", t.TempDir(), "--sandbox=false", "--debug-addr", "127.0.0.1:0")
+	lines := logs.Lines(t, map[string]any{"msg": "serving profiles"})
+	if len(lines) != 1 {
+		t.Fatalf("%d log lines say where the profiles are, want 1", len(lines))
+	}
+	debug := "http://" + lines[0]["addr"].(string)
+	for _, c := range []struct {
+		url      string
+		want     int
+		contains string
+	}{
+		{debug + "/debug/pprof/heap?debug=1", http.StatusOK, "heap profile"},
+		{debug + "/debug/pprof/", http.StatusOK, "goroutine"},
+		{base + "/debug/pprof/", http.StatusNotFound, ""},
+		{base + "/debug/pprof/heap", http.StatusNotFound, ""},
+	} {
+		resp, err := http.Get(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != c.want || !strings.Contains(string(body), c.contains) {
+			t.Errorf("GET %s = %d %.200q, want %d with %q", c.url, resp.StatusCode, body, c.want, c.contains)
+		}
+	}
+}

@@ -81,6 +81,12 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cli.Command {
 					return l.UnmarshalText([]byte(s))
 				},
 			},
+			&cli.StringFlag{
+				Name: "debug-addr",
+				Usage: "address at which to serve Go's profiles (/debug/pprof/), such as 127.0.0.1:6060; off by default. " +
+					"They need no credentials and show the process's internals: keep the address private",
+				Sources: env(getenv, "BURSAR_DEBUG_ADDR"),
+			},
 			&cli.DurationFlag{
 				Name: "ready-max-job-lag",
 				Usage: "/readyz fails when the earliest due job is later than this; off by default (0), because every process " +
@@ -203,6 +209,13 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	obs := metrics.New(metrics.Options{Ops: ops, Log: log, Proxies: lim.proxies})
 	mux.Handle("GET /metrics", obs.Handler())
 	srv := server(cmd, obs.Wrap(mux), log)
+	if addr := cmd.String("debug-addr"); addr != "" {
+		stop, err := serveDebug(ctx, addr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	// The printed URL carries the real port when --addr asked for port 0.
 	fmt.Fprintf(cmd.Root().Writer, "bursar listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "engine", db.Engine(), "public_url", publicURL,
