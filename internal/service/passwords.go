@@ -95,7 +95,8 @@ const idAlphabet = "234567abcdefghijklmnopqrstuvwxyz"
 // together sort together, so the rows a payment adds (its escrow account,
 // entry, job and event, all keyed by an ID) land on the last page of each
 // index instead of on a random one, and a commit writes a few pages where it
-// wrote one per row and index.
+// wrote one per row and index. An ID thus tells when it was made, as an
+// order number always has.
 func newID(prefix string) string {
 	return prefix + timeOrdered(time.Now())
 }
