@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"bursar.dev/bursar/internal/metrics/metricstest"
+	"bursar.dev/bursar/internal/store"
 	"bursar.dev/bursar/internal/store/postgres/pgtest"
 )
 
@@ -329,5 +330,43 @@ func TestDebugAddr(t *testing.T) {
 		if resp.StatusCode != c.want || !strings.Contains(string(body), c.contains) {
 			t.Errorf("GET %s = %d %.200q, want %d with %q", c.url, resp.StatusCode, body, c.want, c.contains)
 		}
+	}
+}
+
+// TestServePurgesExpiredIdempotencyKeys leaves a key in the database that
+// is two days old and one that is new: serve purges the first as it starts,
+// and keeps the second.
+func TestServePurgesExpiredIdempotencyKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := dbConfig{dataDir: dir}.open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = db.InTx(ctx, func(tx store.Tx) error {
+		if _, _, err := tx.IdempotencyBegin(ctx, "key_1", "old", "h", time.Now().Add(-48*time.Hour)); err != nil {
+			return err
+		}
+		_, _, err := tx.IdempotencyBegin(ctx, "key_1", "new", "h", time.Now())
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, logs := serveLogged(t, "--data-dir", dir, "--sandbox=false")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(logs.Lines(t, map[string]any{"msg": "purged expired Idempotency-Keys"})) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no purge logged 10 s after serve started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := logs.Lines(t, map[string]any{"msg": "purged expired Idempotency-Keys"})[0]["count"]; got != 1.0 {
+		t.Errorf("purged %v keys, want 1", got)
 	}
 }

@@ -31,12 +31,20 @@ type dispatcher interface {
 	Wait()
 }
 
+// sweep is a clean-up that runs now and then, to its end before it returns,
+// so there is nothing to wait for.
+type sweep func(ctx context.Context) (int, error)
+
+func (s sweep) DispatchDue(ctx context.Context) (int, error) { return s(ctx) }
+func (sweep) Wait()                                          {}
+
 // runDue starts what is due every interval until ctx ends, then waits for
-// the work still running. Shutdown stops new work between jobs; a channel
-// call or a delivery already started runs to its end (its client's timeout
-// bounds it), and one cut short by the process dying is retried when its
-// lease ends.
-func runDue(ctx context.Context, what string, d dispatcher, log *slog.Logger, interval time.Duration) {
+// the work still running, logging done with the count of each round that
+// did something. Shutdown stops new work between jobs; a channel call or a
+// delivery already started runs to its end (its client's timeout bounds
+// it), and one cut short by the process dying is retried when its lease
+// ends.
+func runDue(ctx context.Context, what, done string, d dispatcher, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	defer d.Wait()
@@ -44,7 +52,7 @@ func runDue(ctx context.Context, what string, d dispatcher, log *slog.Logger, in
 		if n, err := d.DispatchDue(ctx); err != nil && ctx.Err() == nil {
 			log.Error("running "+what, "err", err)
 		} else if n > 0 {
-			log.Info("started "+what, "count", n)
+			log.Info(done, "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -187,10 +195,11 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	// 5. Build the HTTP server.
 	auth, users, items, orders := service.NewAuth(d), service.NewUsers(d), service.NewItems(d), service.NewOrders(d)
 	wallets, refunds, reviews := service.NewWallets(d), service.NewRefunds(d), service.NewReviews(d)
+	idempotency := service.NewIdempotency(d)
 	entitlements, withdrawals := service.NewEntitlements(d), service.NewWithdrawals(d)
 	ops := service.NewOps(d, cmd.Duration("ready-max-job-lag"))
 	mux.Handle("/", api.New(api.Deps{Log: log, Auth: auth, Users: users, Items: items, Orders: orders,
-		Wallets: wallets, Idempotency: service.NewIdempotency(d), Refunds: refunds, Reviews: reviews,
+		Wallets: wallets, Idempotency: idempotency, Refunds: refunds, Reviews: reviews,
 		Entitlements: entitlements, Withdrawals: withdrawals, Notifications: service.NewNotifications(d),
 		Webhooks: webhooks, Recon: recon, Ops: ops, Ledger: service.NewLedger(d), SignIns: lim.signIns, Proxies: lim.proxies}))
 	// The two existing APIs, verbatim, over the same core.
@@ -199,7 +208,7 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 		Log: log, Now: d.Now}))
 	mux.Handle(seed2.Prefix, seed2.New(seed2.Deps{Auth: auth, Items: items, Orders: orders, Log: log}))
 	// The console, for people: sign in with an admin from `bursar admins create`.
-	mux.Handle(admin.Prefix, admin.New(admin.Deps{Log: log, Admins: service.NewAdmins(d), Idempotency: service.NewIdempotency(d),
+	mux.Handle(admin.Prefix, admin.New(admin.Deps{Log: log, Admins: service.NewAdmins(d), Idempotency: idempotency,
 		Console: service.NewConsole(d),
 		Users:   users, Orders: orders, Refunds: refunds, Withdrawals: withdrawals, Wallets: wallets, Recon: recon,
 		Webhooks: webhooks, SignIns: lim.signIns, Proxies: lim.proxies}))
@@ -227,8 +236,12 @@ func serve(ctx context.Context, cmd *cli.Command, stderr io.Writer) error {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer context.AfterFunc(ctx, stopBackground)()
 	var background sync.WaitGroup
-	background.Go(func() { runDue(bgCtx, "jobs", jobs, log, time.Second) })
-	background.Go(func() { runDue(bgCtx, "webhook deliveries", webhooks, log, time.Second) })
+	background.Go(func() { runDue(bgCtx, "jobs", "started jobs", jobs, log, time.Second) })
+	background.Go(func() { runDue(bgCtx, "webhook deliveries", "started webhook deliveries", webhooks, log, time.Second) })
+	// Every process purges: the purge skips what another is removing.
+	background.Go(func() {
+		runDue(bgCtx, "the Idempotency-Key purge", "purged expired Idempotency-Keys", sweep(idempotency.Purge), log, time.Minute)
+	})
 	grace, drained := cmd.Duration("shutdown-timeout"), false
 	defer func() {
 		stopBackground()

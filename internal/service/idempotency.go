@@ -33,8 +33,19 @@ type Replay struct {
 // since every use case checks its object's state in its own transaction.
 const InFlightLease = 2 * time.Minute
 
+// IdempotencyKeyLifetime is how long a key is remembered, counted from its
+// first request, as Stripe does: far longer than any client retries, and
+// short enough that the stored answers, one per keyed request, do not pile
+// up. After it the key is new again, and Purge removes it.
+const IdempotencyKeyLifetime = 24 * time.Hour
+
+// purgeBatch is how many keys one purge transaction removes, so that it
+// never holds the writer for long.
+const purgeBatch = 1000
+
 // Begin starts a request under key, scoped to the credential. It returns
-// nil when the request is new and should run, or when the same request was
+// nil when the request is new and should run (so is one whose key was first
+// used more than IdempotencyKeyLifetime ago), or when the same request was
 // left in flight for longer than InFlightLease; a Replay when the same
 // request already ran; bursar.Conflict when the key was used with another
 // request, or when the first request is still running.
@@ -50,10 +61,16 @@ func (i *Idempotency) Begin(ctx context.Context, actor bursar.Actor, key string,
 	err := i.deps.DB.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		rec, fresh, err = tx.IdempotencyBegin(ctx, scope, key, hash, now)
-		if err != nil || fresh || rec.Hash != hash || rec.Status != 0 || now.Sub(rec.CreatedAt) < InFlightLease {
+		if err != nil || fresh {
 			return err
 		}
-		// Abandoned: begin it afresh. Of two retries taking it over at once,
+		age := now.Sub(rec.CreatedAt)
+		expired := age > IdempotencyKeyLifetime // and not yet purged
+		abandoned := rec.Hash == hash && rec.Status == 0 && age >= InFlightLease
+		if !expired && !abandoned {
+			return nil
+		}
+		// Begin it afresh. Of two retries taking it over at once,
 		// PostgreSQL's second delete waits for the first transaction and
 		// then finds no row it can see, so its insert finds the new key in
 		// flight; SQLite runs the two one after the other.
@@ -76,6 +93,28 @@ func (i *Idempotency) Begin(ctx context.Context, actor bursar.Actor, key string,
 			Message: "A request with this Idempotency-Key is still being processed; retry in a moment."}
 	}
 	return &Replay{Status: rec.Status, Body: rec.Body}, nil
+}
+
+// Purge removes the keys first used more than IdempotencyKeyLifetime ago
+// and returns how many it removed: a batch per transaction, and at most
+// ten batches, so that a backlog is worked off over several calls rather
+// than in one long one.
+func (i *Idempotency) Purge(ctx context.Context) (int, error) {
+	before := i.deps.now().Add(-IdempotencyKeyLifetime)
+	total := 0
+	for range 10 {
+		var n int
+		err := i.deps.DB.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			n, err = tx.IdempotencyPurge(ctx, before, purgeBatch)
+			return err
+		})
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Finish stores the answer to the request under key.

@@ -188,6 +188,9 @@ type Tx interface {
 	// IdempotencyForget removes a key, so a request that failed before it
 	// did anything can be sent again with it.
 	IdempotencyForget(ctx context.Context, scope, key string) error
+	// IdempotencyPurge removes up to limit keys begun before before, oldest
+	// first, and returns how many it removed.
+	IdempotencyPurge(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// AuditInsert appends to the audit log.
 	AuditInsert(ctx context.Context, a bursar.AuditEntry) error

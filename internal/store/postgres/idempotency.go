@@ -56,3 +56,19 @@ func (t *tx) IdempotencyForget(ctx context.Context, scope, key string) error {
 	}
 	return nil
 }
+
+// IdempotencyPurge implements store.Tx. Keys another transaction holds are
+// skipped, so purges in several processes neither wait for each other nor
+// for a request using an old key.
+func (t *tx) IdempotencyPurge(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, bursar.InvalidParam("limit", "A limit is at least 1.")
+	}
+	const q = `DELETE FROM idempotency_keys WHERE (scope, key) IN (
+		SELECT scope, key FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	tag, err := t.tx.Exec(ctx, q, before, limit)
+	if err != nil {
+		return 0, translate(fmt.Errorf("purge idempotency keys: %w", err))
+	}
+	return int(tag.RowsAffected()), nil
+}

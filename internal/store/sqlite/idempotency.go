@@ -54,3 +54,19 @@ func (t *tx) IdempotencyForget(ctx context.Context, scope, key string) error {
 	}
 	return nil
 }
+
+// IdempotencyPurge implements store.Tx.
+func (t *tx) IdempotencyPurge(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		// SQLite would read a negative LIMIT as no limit at all.
+		return 0, bursar.InvalidParam("limit", "A limit is at least 1.")
+	}
+	const q = `DELETE FROM idempotency_keys WHERE rowid IN (
+		SELECT rowid FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)`
+	res, err := t.tx.ExecContext(ctx, q, ms(before), limit)
+	if err != nil {
+		return 0, translate(fmt.Errorf("purge idempotency keys: %w", err))
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

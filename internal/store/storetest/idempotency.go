@@ -79,6 +79,46 @@ func testIdempotency(t *testing.T, h Harness) {
 		wantCode(t, "IdempotencyForget", err, "")
 	})
 
+	t.Run("a purge removes the oldest keys begun before a time, up to its limit", func(t *testing.T) {
+		db := h.Open(t)
+		for i, key := range []string{"a", "b", "c", "d"} {
+			begin(t, db, "cred_1", key, "h", t0.Add(time.Duration(i)*time.Hour))
+		}
+		mustWrite(t, db, func(tx store.Tx) error { return tx.IdempotencyFinish(ctx, "cred_1", "b", 200, []byte(`{}`)) })
+		before := t0.Add(150 * time.Minute) // after a, b and c began
+		purge := func(limit int, want int, code bursar.Code) {
+			t.Helper()
+			var n int
+			err := db.InTx(ctx, func(tx store.Tx) error {
+				var err error
+				n, err = tx.IdempotencyPurge(ctx, before, limit)
+				return err
+			})
+			wantCode(t, "IdempotencyPurge", err, code)
+			if n != want {
+				t.Errorf("IdempotencyPurge(limit %d) removed %d keys, want %d", limit, n, want)
+			}
+		}
+		// isNew begins key again: a key still stored is not new, and one
+		// purged is, and is then stored again as begun after the purges.
+		isNew := func(key string) bool {
+			t.Helper()
+			return begin(t, db, "cred_1", key, "h", t0.Add(5*time.Hour)).Fresh
+		}
+		purge(0, 0, bursar.Invalid)
+		purge(1, 1, "")
+		if !isNew("a") || isNew("b") || isNew("c") {
+			t.Error("a purge of one key did not remove the oldest, a, alone")
+		}
+		purge(10, 2, "")
+		purge(10, 0, "")
+		for key, want := range map[string]bool{"b": true, "c": true, "d": false} {
+			if got := isNew(key); got != want {
+				t.Errorf("after the purges key %s is new: %v, want %v", key, got, want)
+			}
+		}
+	})
+
 	t.Run("of parallel requests with one key exactly one is first", func(t *testing.T) {
 		db := h.Open(t)
 		const n = 16
