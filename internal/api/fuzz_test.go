@@ -189,67 +189,60 @@ var refusalMayWrite = map[string]bool{"secrets": true}
 // per column, the total of its numbers or of its texts' lengths. Any
 // insert, delete or update of a status, amount or time moves one of them.
 func tableState(f *testing.F, raw *sql.DB) func(t *testing.T) []string {
-	ctx := context.Background()
-	tables, err := raw.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name`)
-	if err != nil {
-		f.Fatal(err)
-	}
-	var names []string
-	for tables.Next() {
-		var name string
-		if err := tables.Scan(&name); err != nil {
-			f.Fatal(err)
-		}
-		if !refusalMayWrite[name] {
-			names = append(names, name)
-		}
-	}
-	if err := tables.Err(); err != nil {
-		f.Fatal(err)
-	}
 	var selects []string
-	for _, name := range names {
+	for _, table := range queryRows(f, raw, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name`) {
+		name := table[0]
+		if refusalMayWrite[name] {
+			continue
+		}
 		parts := []string{"count(*)"}
-		cols, err := raw.QueryContext(ctx, `SELECT name, type FROM pragma_table_info(?)`, name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for cols.Next() {
-			var col, typ string
-			if err := cols.Scan(&col, &typ); err != nil {
-				f.Fatal(err)
-			}
-			if typ == "INTEGER" {
-				parts = append(parts, "total("+col+")")
+		for _, col := range queryRows(f, raw, `SELECT name, type FROM pragma_table_info(?)`, name) {
+			if col[1] == "INTEGER" {
+				parts = append(parts, "total("+col[0]+")")
 			} else {
-				parts = append(parts, "total(length("+col+"))")
+				parts = append(parts, "total(length("+col[0]+"))")
 			}
-		}
-		if err := cols.Err(); err != nil {
-			f.Fatal(err)
 		}
 		selects = append(selects, fmt.Sprintf("SELECT '%s ' || %s FROM %s", name, strings.Join(parts, " || ' ' || "), name))
 	}
 	q := strings.Join(selects, " UNION ALL ")
 	return func(t *testing.T) []string {
-		rows, err := raw.QueryContext(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
 		var state []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			state = append(state, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
+		for _, row := range queryRows(t, raw, q) {
+			state = append(state, row[0])
 		}
 		return state
 	}
+}
+
+// queryRows returns every row of q, each column as text.
+func queryRows(tb testing.TB, raw *sql.DB, q string, args ...any) [][]string {
+	tb.Helper()
+	rows, err := raw.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][]string
+	for rows.Next() {
+		row := make([]string, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
 
 func (w *fuzzWorld) expand(s string) string {
