@@ -23,20 +23,17 @@ type tabler interface {
 	table(cols func(cells ...string))
 }
 
-// dbAction opens the database, migrated, builds the use cases'
+// dbAction opens the database (see openCurrent), builds the use cases'
 // dependencies on the real clock, runs fn acting as the operator, and prints
 // its result: as JSON with --json, else as a table. Coded errors are shown
 // by their message, bad input as a usage error (exit 2), see cliError.
 func dbAction(fn func(ctx context.Context, cmd *cli.Command, d service.Deps) (any, error)) cli.ActionFunc {
 	return func(ctx context.Context, cmd *cli.Command) error {
-		db, err := dbConfigFrom(cmd).open(ctx)
+		db, err := dbConfigFrom(cmd).openCurrent(ctx)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
 		d := service.Deps{DB: db, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
 		v, err := fn(ctx, cmd, d)
 		if err != nil {

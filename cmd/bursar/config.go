@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -82,6 +83,37 @@ func (c dbConfig) sqlitePath() string {
 		return c.db
 	}
 	return filepath.Join(c.dataDir, "bursar.db")
+}
+
+// openCurrent opens the database, with its schema current, for a command
+// other than serve and migrate. It creates the tables of a database never
+// migrated, so that any command can come first, but refuses one that is
+// partly migrated: this binary is newer than its schema, and migrating it
+// here would change the schema under the older servers that may still be
+// running on it. That is for `bursar migrate`, or serve as it starts.
+func (c dbConfig) openCurrent(ctx context.Context) (store.DB, error) {
+	db, err := c.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := db.MigrationsPending(ctx)
+	known, errKnown := db.MigrationsKnown()
+	switch {
+	case err != nil || errKnown != nil:
+		err = errors.Join(err, errKnown)
+	case pending == known:
+		if err = db.Migrate(ctx); err != nil {
+			err = fmt.Errorf("migrate: %w", err)
+		}
+	case pending > 0:
+		err = fmt.Errorf("the database lacks %d of the %d migrations this binary knows: "+
+			"run `bursar migrate` (or start `bursar serve`, which migrates) when its servers are upgraded", pending, known)
+	}
+	if err != nil {
+		_ = db.Close() // the error that matters is the one above
+		return nil, err
+	}
+	return db, nil
 }
 
 // open opens the configured database; it does not migrate.

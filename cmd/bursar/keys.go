@@ -67,13 +67,9 @@ func keysCommand(getenv func(string) string) *cli.Command {
 }
 
 func openAuth(ctx context.Context, cmd *cli.Command) (*service.Auth, func(), error) {
-	db, err := dbConfigFrom(cmd).open(ctx)
+	db, err := dbConfigFrom(cmd).openCurrent(ctx)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, nil, fmt.Errorf("migrate: %w", err)
 	}
 	return service.NewAuth(service.Deps{DB: db, Now: time.Now, Log: slog.Default()}), func() { _ = db.Close() }, nil
 }

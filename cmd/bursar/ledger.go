@@ -25,14 +25,11 @@ func ledgerCommand(getenv func(string) string) *cli.Command {
 				"currency sum to zero.",
 			Flags: append(dbFlags(getenv), &cli.BoolFlag{Name: "json", Usage: "print the report as JSON"}),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
-				db, err := dbConfigFrom(cmd).open(ctx)
+				db, err := dbConfigFrom(cmd).openCurrent(ctx)
 				if err != nil {
 					return err
 				}
 				defer db.Close()
-				if err := db.Migrate(ctx); err != nil {
-					return fmt.Errorf("migrate: %w", err)
-				}
 				r, err := service.NewLedger(service.Deps{DB: db, Now: time.Now}).Verify(ctx)
 				if err != nil {
 					return err

@@ -210,6 +210,68 @@ func TestMigrateAndLedgerVerify(t *testing.T) {
 	}
 }
 
+// TestCommandsLeaveTheSchemaToMigrate runs commands other than serve and
+// migrate on a database never migrated, which they create, and on one that
+// lacks a migration, which they refuse, unchanged, until `bursar migrate`.
+func TestCommandsLeaveTheSchemaToMigrate(t *testing.T) {
+	dir := t.TempDir()
+	commands := [][]string{
+		{"users", "list"},
+		{"orders", "list"},
+		{"ledger", "verify"},
+		{"keys", "create", "--name", "ci"},
+		{"recon", "list"},
+	}
+	run := func(args []string) (string, error) {
+		t.Helper()
+		return runCLI(t, append(args, "--data-dir", dir)...)
+	}
+	if out, err := run(commands[0]); err != nil {
+		t.Fatalf("users list on a new data dir: %v\n%s", err, out)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "bursar.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	applied := func() (n int) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	all := applied()
+	// The last migration's record goes, as if this binary were newer than
+	// the database; it comes back as `bursar migrate` would bring it.
+	var version int
+	var name string
+	var at int64
+	if err := db.QueryRow(`SELECT version, name, applied_at FROM schema_migrations ORDER BY version DESC LIMIT 1`).Scan(&version, &name, &at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = ?`, version); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range commands {
+		out, err := run(args)
+		if err == nil || !strings.Contains(out+err.Error(), "bursar migrate") {
+			t.Errorf("%s on a database a migration behind: %v\n%s\nwant a refusal that points to bursar migrate", strings.Join(args, " "), err, out)
+		}
+		if n := applied(); n != all-1 {
+			t.Fatalf("%s changed the schema: %d migrations applied, want %d", strings.Join(args, " "), n, all-1)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, version, name, at); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range commands {
+		if out, err := run(args); err != nil {
+			t.Errorf("%s once migrated: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
 // TestSIGTERM runs the real binary and stops it with SIGTERM, as a process
 // supervisor would.
 func TestSIGTERM(t *testing.T) {

@@ -72,15 +72,11 @@ func reconConfigs(cmd *cli.Command) (channelConfigs, error) {
 	return configs, nil
 }
 
-// openRecon opens the database, migrated, and the reconciliation service.
+// openRecon opens the database (see openCurrent) and the reconciliation service.
 func openRecon(ctx context.Context, cmd *cli.Command, withChannels bool) (*service.Recon, store.DB, error) {
-	db, err := dbConfigFrom(cmd).open(ctx)
+	db, err := dbConfigFrom(cmd).openCurrent(ctx)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		_ = db.Close() // the migration's error is the one to report
-		return nil, nil, fmt.Errorf("migrate: %w", err)
 	}
 	d := service.Deps{DB: db, Now: time.Now}
 	if withChannels {

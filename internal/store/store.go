@@ -33,6 +33,8 @@ type DB interface {
 	// MigrationsPending counts the migrations this binary knows that the
 	// database has not applied; all of them on a database never migrated.
 	MigrationsPending(ctx context.Context) (int, error)
+	// MigrationsKnown counts the migrations this binary knows.
+	MigrationsKnown() (int, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Engine names the implementation: "postgres" or "sqlite".

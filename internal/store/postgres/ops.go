@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,11 +13,7 @@ import (
 
 // MigrationsPending implements store.DB.
 func (db *DB) MigrationsPending(ctx context.Context) (int, error) {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return 0, err
-	}
-	list, err := migration.List(dir)
+	list, err := knownMigrations()
 	if err != nil {
 		return 0, err
 	}

@@ -189,15 +189,26 @@ func translate(err error) error {
 	return fmt.Errorf("%w: %w", &bursar.Error{Code: bursar.Unavailable, Message: "The database is unavailable; try again."}, err)
 }
 
+// knownMigrations lists the migrations embedded in this binary.
+func knownMigrations() ([]migration.Migration, error) {
+	dir, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return migration.List(dir)
+}
+
+// MigrationsKnown implements store.DB.
+func (db *DB) MigrationsKnown() (int, error) {
+	list, err := knownMigrations()
+	return len(list), err
+}
+
 // Migrate applies the pending migrations, each in its own transaction. The
 // schema_migrations table is locked while a migration runs, so processes
 // starting together apply each migration once.
 func (db *DB) Migrate(ctx context.Context) error {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	list, err := migration.List(dir)
+	list, err := knownMigrations()
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"bursar.dev/bursar/internal/bursar"
@@ -13,11 +12,7 @@ import (
 
 // MigrationsPending implements store.DB.
 func (db *DB) MigrationsPending(ctx context.Context) (int, error) {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return 0, err
-	}
-	list, err := migration.List(dir)
+	list, err := knownMigrations()
 	if err != nil {
 		return 0, err
 	}

@@ -155,13 +155,24 @@ func (db *DB) InReadTx(ctx context.Context, fn func(store.Tx) error) error {
 	return nil
 }
 
-// Migrate applies the pending migrations, each in its own transaction.
-func (db *DB) Migrate(ctx context.Context) error {
+// knownMigrations lists the migrations embedded in this binary.
+func knownMigrations() ([]migration.Migration, error) {
 	dir, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	list, err := migration.List(dir)
+	return migration.List(dir)
+}
+
+// MigrationsKnown implements store.DB.
+func (db *DB) MigrationsKnown() (int, error) {
+	list, err := knownMigrations()
+	return len(list), err
+}
+
+// Migrate applies the pending migrations, each in its own transaction.
+func (db *DB) Migrate(ctx context.Context) error {
+	list, err := knownMigrations()
 	if err != nil {
 		return err
 	}

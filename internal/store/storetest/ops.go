@@ -29,6 +29,9 @@ func testOps(t *testing.T, h Harness) {
 		if known == 0 {
 			t.Fatal("a migrated database records no migration")
 		}
+		if n, err := db.MigrationsKnown(); n != known || err != nil {
+			t.Errorf("MigrationsKnown() = %d, %v; want the %d a migrated database records", n, err, known)
+		}
 		tests := []struct {
 			name  string
 			query string
