@@ -86,17 +86,30 @@ func TestBounded(t *testing.T) {
 			t.Fatalf("%d keys remembered after %d new ones, bound %d", n, i+1, maxKeys)
 		}
 	}
-	// Once their buckets have filled up again, idle keys make way first:
-	// a key used now keeps its count while new keys arrive.
+	// Once their buckets have filled up again, idle keys make way first,
+	// all at once: a key new now finds its shard emptied of them, and the
+	// keys that come to its shard after it do not push it out until the
+	// shard is full of keys in use. Which keys share a shard depends on a
+	// random seed, so the new keys are picked from those that share busy's.
 	c.move(time.Minute)
 	if ok, _ := l.Allow("busy"); !ok {
 		t.Fatal("busy refused at its first try")
 	}
-	for i := range maxKeys / 2 {
-		l.Allow(fmt.Sprint("new", i))
+	if n := l.ShardLen("busy"); n != 1 {
+		t.Fatalf("busy's shard holds %d keys after busy came, want 1: the idle ones should have made way", n)
+	}
+	perShard := maxKeys / 64
+	for i, added := 0, 0; added < perShard-1; i++ {
+		if key := fmt.Sprint("new", i); l.SameShard(key, "busy") {
+			l.Allow(key)
+			added++
+		}
+	}
+	if n := l.ShardLen("busy"); n != perShard {
+		t.Fatalf("busy's shard holds %d keys, want it full (%d)", n, perShard)
 	}
 	if ok, _ := l.Allow("busy"); ok {
-		t.Error("busy got a second token within the minute: it was dropped while idle keys were kept")
+		t.Error("busy got a second token within the minute: it was dropped while the shard had room")
 	}
 }
 
