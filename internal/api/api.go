@@ -121,7 +121,7 @@ func New(d Deps) *Server {
 	s.handle("GET /openapi.json", s.handleOpenAPI)
 	s.handle("GET /docs", s.handleDocs)
 
-	s.handler = s.withRequestID(s.withRecovery(s.mux))
+	s.handler = s.withRequestID(s.withRecovery(s.withMisses(s.mux)))
 	return s
 }
 

@@ -43,6 +43,10 @@ func TestErrors(t *testing.T) {
 			{"a bad list limit", "GET", "/v1/orders?limit=500", buyer, "", 400, "invalid", ""},
 			{"a bad time filter", "GET", "/v1/orders?created_gte=yesterday", buyer, "", 400, "invalid", "created_gte"},
 			{"an oversized body", "POST", "/v1/orders", buyer, `{"subject":"` + strings.Repeat("x", 2<<20) + `"}`, 400, "invalid", ""},
+			{"a path the API does not have", "GET", "/v1/nope", buyer, "", 404, "not_found", ""},
+			{"an empty ID", "GET", "/v1/users/", c.key, "", 404, "not_found", ""},
+			{"a method the path does not take", "DELETE", "/v1/users/buyer", c.key, "", 404, "not_found", ""},
+			{"a GET of a POST route", "GET", pay, buyer, "", 404, "not_found", ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

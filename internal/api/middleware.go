@@ -34,6 +34,21 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 	})
 }
 
+// withMisses answers a request for a path the API does not have, or with a
+// method its path does not take, with the error object, a 404 not_found,
+// where the mux would answer in plain text. The mux's redirects to a
+// cleaned-up path stay as they are: they name a route.
+func (s *Server) withMisses(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := s.mux.Handler(r); pattern == "" {
+			s.writeError(w, r, bursar.Errorf(bursar.NotFound,
+				"There is no %s %s in this API; /openapi.json lists every route.", r.Method, r.URL.Path))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // withRecovery turns a panic in a handler into a logged 500 with the error
 // object, instead of a connection the client sees close. A panic is a bug;
 // the request's transaction, if any, was rolled back by the unwinding.
