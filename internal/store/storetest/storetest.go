@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,4 +230,25 @@ func atOnce(n int, fn func(i int)) {
 	}
 	close(start)
 	wg.Wait()
+}
+
+// oneWins runs fn from n goroutines released together, as atOnce does, and
+// fails t unless exactly one call succeeds and every other is refused with
+// bursar.WrongState. what names the call in failures.
+func oneWins(t *testing.T, n int, what string, fn func(i int) error) {
+	t.Helper()
+	var wins, losses atomic.Int32
+	atOnce(n, func(i int) {
+		switch err := fn(i); bursar.ErrorCode(err) {
+		case "":
+			wins.Add(1)
+		case bursar.WrongState:
+			losses.Add(1)
+		default:
+			t.Errorf("%s: %v", what, err)
+		}
+	})
+	if wins.Load() != 1 || losses.Load() != int32(n-1) {
+		t.Errorf("%d calls of %s won and %d lost, want 1 and %d", wins.Load(), what, losses.Load(), n-1)
+	}
 }
