@@ -212,7 +212,8 @@ func TestMigrateAndLedgerVerify(t *testing.T) {
 
 // TestCommandsLeaveTheSchemaToMigrate runs commands other than serve and
 // migrate on a database never migrated, which they create, and on one that
-// lacks a migration, which they refuse, unchanged, until `bursar migrate`.
+// lacks a migration, which they refuse, leaving it unchanged, until the
+// migration is recorded again.
 func TestCommandsLeaveTheSchemaToMigrate(t *testing.T) {
 	dir := t.TempDir()
 	commands := [][]string{
